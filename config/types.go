@@ -1,0 +1,122 @@
+// Package config loads the agent's settings in layers with koanf: built-in
+// defaults < YAML file < environment < stdin/argv options, and remembers which
+// layer each value came from so errors and `fence_gfs2_recorder config` can
+// name it.
+package config
+
+import "time"
+
+// Built-in strategy names, in their default order.
+const (
+	StrategyKubectlNNF = "kubectl-nnf"
+	StrategyPcsStatus  = "pcs-status"
+	StrategyPcsConfig  = "pcs-config"
+)
+
+// Discovery modes.
+const (
+	ModeInline   = "inline"   // discover, then record once, then exit
+	ModeDeferred = "deferred" // record at once as pending, finish discovery in a detached process
+)
+
+// Config is the effective configuration of one agent run.
+type Config struct {
+	LogDir       string        `koanf:"log_dir"`       // where the three logs live
+	RecorderNode string        `koanf:"recorder_node"` // default: the host name
+	Hosts        []string      `koanf:"hosts"`         // answered by the list action
+	PluginDir    string        `koanf:"plugin_dir"`    // site .wasm strategies
+	BuiltinDir   string        `koanf:"builtin_dir"`   // built-in .wasm strategies; "" = next to the binary
+	CacheDir     string        `koanf:"cache_dir"`     // wazero compile cache; "" disables it
+	Verbose      bool          `koanf:"verbose"`       // debug-level operational log
+	Delay        time.Duration `koanf:"delay"`         // wait before recording (fence-agents' --delay)
+
+	Discovery  Discovery           `koanf:"discovery"`
+	Commands   map[string]Command  `koanf:"commands"`   // what strategies may run, by logical name
+	Strategies map[string]Strategy `koanf:"strategies"` // per-strategy sandbox settings
+	Safety     Safety              `koanf:"safety"`
+}
+
+// Discovery controls the strategy chain.
+type Discovery struct {
+	Enabled bool          `koanf:"enabled"`
+	Order   []string      `koanf:"order"`  // strategy names; first non-empty answer wins
+	Budget  time.Duration `koanf:"budget"` // total time for the whole chain
+	Mode    string        `koanf:"mode"`   // inline or deferred
+}
+
+// Command is one program a strategy may be granted. The host runs Path with
+// Args prepended to the guest's arguments, never through a shell.
+type Command struct {
+	Path      string            `koanf:"path"`       // absolute path
+	Args      []string          `koanf:"args"`       // fixed leading arguments
+	Env       []string          `koanf:"env"`        // names of agent environment variables passed through
+	SetEnv    map[string]string `koanf:"set_env"`    // variables set for the command (e.g. KUBECONFIG)
+	Timeout   time.Duration     `koanf:"timeout"`    // per run; capped by the strategy's remaining time
+	OutputCap int64             `koanf:"output_cap"` // bytes kept of stdout and of stderr each
+}
+
+// Strategy is the sandbox of one discovery strategy.
+type Strategy struct {
+	File        string         `koanf:"file"`         // explicit .wasm path; "" = built-in or plugin_dir/<name>.wasm
+	Timeout     time.Duration  `koanf:"timeout"`      // whole strategy call
+	MemoryLimit int64          `koanf:"memory_limit"` // bytes of guest linear memory
+	Allow       []string       `koanf:"allow"`        // logical command names it may Exec
+	Config      map[string]any `koanf:"config"`       // handed to the guest as Request.Config
+}
+
+// Safety holds the checks that protect the cluster from a misconfigured recorder.
+type Safety struct {
+	// PairingCheck makes monitor and validate-all fail when a recorder device
+	// could satisfy a fence on its own (alone in a level, or in no level).
+	PairingCheck bool `koanf:"pairing_check"`
+}
+
+const (
+	MiB = 1 << 20
+
+	DefaultLogDir    = "/var/log/gfs2-fencing"
+	DefaultPluginDir = "/etc/fence_gfs2_recorder/plugins.d"
+	DefaultCacheDir  = "/var/cache/fence_gfs2_recorder"
+	DefaultFile      = "/etc/fence_gfs2_recorder/config.yaml"
+
+	DefaultStrategyTimeout = 5 * time.Second
+	DefaultBudget          = 15 * time.Second
+	DefaultMemoryLimit     = 64 * MiB
+	DefaultOutputCap       = 16 * MiB
+)
+
+// Defaults returns the built-in layer.
+func Defaults() Config {
+	cmd := func(path string, env ...string) Command {
+		return Command{Path: path, Args: []string{}, Env: env, SetEnv: map[string]string{},
+			Timeout: DefaultStrategyTimeout, OutputCap: DefaultOutputCap}
+	}
+	strat := func(allow ...string) Strategy {
+		return Strategy{Timeout: DefaultStrategyTimeout, MemoryLimit: DefaultMemoryLimit,
+			Allow: allow, Config: map[string]any{}}
+	}
+	return Config{
+		LogDir:    DefaultLogDir,
+		Hosts:     []string{},
+		PluginDir: DefaultPluginDir,
+		CacheDir:  DefaultCacheDir,
+		Discovery: Discovery{
+			Enabled: true,
+			Order:   []string{StrategyKubectlNNF, StrategyPcsStatus, StrategyPcsConfig},
+			Budget:  DefaultBudget,
+			Mode:    ModeInline,
+		},
+		Commands: map[string]Command{
+			"kubectl":  cmd("/usr/bin/kubectl", "KUBECONFIG", "HOME"),
+			"pcs":      cmd("/usr/sbin/pcs"),
+			"crm_mon":  cmd("/usr/sbin/crm_mon"),
+			"cibadmin": cmd("/usr/sbin/cibadmin"),
+		},
+		Strategies: map[string]Strategy{
+			StrategyKubectlNNF: strat("kubectl"),
+			StrategyPcsStatus:  strat("crm_mon", "pcs"),
+			StrategyPcsConfig:  strat("pcs", "cibadmin"),
+		},
+		Safety: Safety{PairingCheck: true},
+	}
+}

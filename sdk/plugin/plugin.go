@@ -1,0 +1,188 @@
+// Package plugin is the Go SDK for fence_gfs2_recorder discovery strategies.
+//
+// A strategy is a WebAssembly reactor built by the standard Go toolchain:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o my.wasm .
+//
+// It registers one discover function from init (a reactor never runs main):
+//
+//	func init() { plugin.Register("site-inventory", discover) }
+//	func main() {}
+//
+//	func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
+//		res, err := ctx.Exec("inventory", "--node", req.Node)
+//		if err != nil {
+//			return plugin.Result{}, err
+//		}
+//		...
+//	}
+//
+// The SDK hides the ABI (docs/ABI.md): memory, encoding and host calls. It
+// deliberately imports neither fmt nor encoding/json: every megabyte of guest
+// costs about 10 ms on each fence, and those two packages would add 2.3 MB.
+// Plugin logic is plain Go; test it natively with package plugintest.
+package plugin
+
+import "errors"
+
+// Request is what the host asks a strategy for one fence event.
+type Request struct {
+	// Node is the target node as Pacemaker named it. The host has already
+	// checked that it is a plausible node name (see docs/ABI.md), so it is
+	// safe to pass as a command argument.
+	Node string
+	// Action is the fence action: "on", "off", "reboot", or "run" when an
+	// administrator runs the strategy by hand with `plugins run`.
+	Action string
+	// Config is the strategy's own section of the agent configuration
+	// (strategies.<name>.config), decoded from JSON: values are string,
+	// bool, float64, []any, map[string]any or nil.
+	Config map[string]any
+}
+
+// ConfigString returns Config[key] when it is a non-empty string, else def.
+func (r Request) ConfigString(key, def string) string {
+	if s, ok := r.Config[key].(string); ok && s != "" {
+		return s
+	}
+	return def
+}
+
+// ConfigBool returns Config[key] when it is a bool, else def.
+func (r Request) ConfigBool(key string, def bool) bool {
+	if b, ok := r.Config[key].(bool); ok {
+		return b
+	}
+	return def
+}
+
+// ConfigStrings returns Config[key] when it is a list of strings, else def.
+func (r Request) ConfigStrings(key string, def []string) []string {
+	list, ok := r.Config[key].([]any)
+	if !ok {
+		return def
+	}
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		s, ok := v.(string)
+		if !ok {
+			return def
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Result is a strategy's answer.
+type Result struct {
+	// Filesystems names the GFS2 filesystems the node was using, in the
+	// strategy's own identifier scheme (kubectl-nnf: NnfStorage
+	// "namespace/name"; pcs strategies: Filesystem resource ids). Empty
+	// means "this strategy sees none" and the chain moves on.
+	Filesystems []string
+	// Details is optional supporting evidence written into the attempt
+	// record: values may be string, bool, int, int64, float64, []string,
+	// []any, map[string]any, []map[string]any or nil.
+	Details map[string]any
+}
+
+// Context gives a strategy its only ways to reach the outside world.
+type Context interface {
+	// Exec runs a command the strategy was granted by its logical name
+	// (strategies.<name>.allow in the config), with args appended to the
+	// command's fixed leading args. It runs argv directly, never a shell.
+	// A non-zero exit is not an error here: inspect ExecResult (or call
+	// its Err method). The error is non-nil when the command could not be
+	// run at all: denied (errors.Is(err, ErrDenied)), not found, or failed
+	// to start.
+	Exec(name string, args ...string) (*ExecResult, error)
+	// Logger logs through the host's operational log at a level.
+	Logger() *Logger
+}
+
+// ExecResult is what a command did.
+type ExecResult struct {
+	ExitCode        int // -1 if it was killed
+	Stdout, Stderr  []byte
+	TimedOut        bool // killed at its deadline (with its whole process group)
+	StdoutTruncated bool // output beyond the command's cap was dropped
+	StderrTruncated bool
+}
+
+// Err returns nil when the command exited 0 within its deadline, else an
+// error that says how it failed and quotes the start of stderr.
+func (r *ExecResult) Err() error {
+	switch {
+	case r.TimedOut:
+		return errors.New("command timed out")
+	case r.ExitCode != 0:
+		msg := "command exited with status " + itoa(r.ExitCode)
+		if s := firstLine(r.Stderr, 300); s != "" {
+			msg += ": " + s
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// ErrDenied is wrapped by the error Exec returns for a command the strategy
+// is not allowed to run.
+var ErrDenied = errors.New("command not allowed for this strategy")
+
+// DiscoverFunc is a strategy's entry point. It must be synchronous: goroutines
+// it starts do not run between calls.
+type DiscoverFunc func(ctx Context, req Request) (Result, error)
+
+var registered struct {
+	name string
+	fn   DiscoverFunc
+}
+
+// Register installs the strategy. Call it exactly once, from init.
+func Register(name string, fn DiscoverFunc) {
+	if registered.fn != nil {
+		panic("plugin: Register called twice")
+	}
+	registered.name, registered.fn = name, fn
+}
+
+// Registered returns what Register installed (nil if nothing): the wasm glue
+// calls it, and tests may use it to reach a plugin's registered function.
+func Registered() (string, DiscoverFunc) { return registered.name, registered.fn }
+
+func firstLine(b []byte, max int) string {
+	for i, c := range b {
+		if c == '\n' {
+			b = b[:i]
+			break
+		}
+	}
+	if len(b) > max {
+		b = b[:max]
+	}
+	return string(b)
+}
+
+// itoa avoids strconv's size in the smallest guests; it is only used for
+// exit codes and counts.
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
