@@ -141,6 +141,10 @@ type Page struct {
 	Meta    *Metadata
 	Version string // shown in the footer; "" leaves it out
 	Date    string // shown in the footer; "" leaves it out so builds are reproducible
+	// ArgvOnly are options for people at a shell that Pacemaker never
+	// passes, so they are not in the metadata; they are listed under
+	// PARAMETERS and marked as such.
+	ArgvOnly []Parameter
 	// Extra sections appended after STDIN PARAMETERS, in order. Their bodies
 	// are plain text: paragraphs separated by blank lines, lines starting with
 	// two spaces kept verbatim (commands, file lists).
@@ -209,7 +213,12 @@ func Render(w io.Writer, pg Page) error {
 	for _, p := range m.Parameters {
 		b.WriteString(".TP\n")
 		fmt.Fprintf(b, ".B %s\n", text(p.CommandLine()))
-		line(b, strings.TrimSpace(p.Description()+" "+p.notes()))
+		line(b, sentences(p.Description(), p.notes()))
+	}
+	for _, p := range pg.ArgvOnly {
+		b.WriteString(".TP\n")
+		fmt.Fprintf(b, ".B %s\n", text(p.CommandLine()))
+		line(b, sentences(p.Description(), p.notes(), "(Command line only.)"))
 	}
 
 	if len(m.Actions) > 0 {
@@ -227,7 +236,7 @@ func Render(w io.Writer, pg Page) error {
 	for _, p := range m.Parameters {
 		b.WriteString(".TP\n")
 		fmt.Fprintf(b, ".B %s\n", text(p.Name))
-		line(b, strings.TrimSpace(p.Description()+" "+p.notes()))
+		line(b, sentences(p.Description(), p.notes()))
 	}
 
 	for _, s := range pg.Extra {
@@ -278,7 +287,7 @@ func line(b *strings.Builder, s string) {
 
 // text escapes s for roff: backslashes, minus signs (an unescaped '-' renders
 // as a Unicode hyphen, and "--delay" would no longer match what a user types)
-// and a leading '.' or '\” that roff would take for a request.
+// and a leading period or apostrophe that roff would take for a request.
 func text(s string) string {
 	s = strings.ReplaceAll(s, `\`, `\e`)
 	s = strings.ReplaceAll(s, "-", `\-`)
@@ -292,6 +301,22 @@ func text(s string) string {
 // so they become two single quotes.
 func quote(s string) string {
 	return `"` + strings.ReplaceAll(text(s), `"`, "''") + `"`
+}
+
+// sentences joins non-empty parts, ending a part with a period when the
+// next one would otherwise run on from it.
+func sentences(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if n := len(out); n > 0 && !strings.ContainsAny(out[n-1][len(out[n-1])-1:], ".!?:)") {
+			out[n-1] += "."
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, " ")
 }
 
 func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }

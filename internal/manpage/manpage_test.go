@@ -111,12 +111,12 @@ func renderWithMan(t *testing.T, pg Page) string {
 	require.NoError(t, Render(&src, pg))
 	file := filepath.Join(t.TempDir(), pg.Meta.Name+".8")
 	require.NoError(t, os.WriteFile(file, src.Bytes(), 0o644))
-	return ManL(t, manPath, file)
+	return manL(t, manPath, file)
 }
 
-// ManL formats a page file with man -l, without a pager or overstriking, in
+// manL formats a page file with man -l, without a pager or overstriking, in
 // the C locale so '-' stays ASCII.
-func ManL(t *testing.T, manPath, file string) string {
+func manL(t *testing.T, manPath, file string) string {
 	t.Helper()
 	cmd := exec.Command(manPath, "-l", file)
 	cmd.Env = append(os.Environ(), "MANPAGER=cat", "PAGER=cat", "MANWIDTH=100", "LC_ALL=C", "LANG=C", "MAN_KEEP_FORMATTING=")
