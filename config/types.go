@@ -88,7 +88,7 @@ const (
 // Defaults returns the built-in layer.
 func Defaults() Config {
 	cmd := func(path string, env ...string) Command {
-		return Command{Path: path, Args: []string{}, Env: env, SetEnv: map[string]string{},
+		return Command{Path: path, Args: []string{}, Env: append([]string{}, env...), SetEnv: map[string]string{},
 			Timeout: DefaultStrategyTimeout, OutputCap: DefaultOutputCap}
 	}
 	strat := func(allow ...string) Strategy {

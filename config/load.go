@@ -1,0 +1,320 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+)
+
+// Source labels of the fixed layers.
+const (
+	SourceDefault = "default"
+	SourceArgv    = "argv"
+	SourceStdin   = "stdin"
+)
+
+// MaxFileSize bounds the YAML file: a config is a few KiB, anything
+// larger is a mistake (a log given as --config) that must not slow a fence.
+const MaxFileSize = 1 << 20
+
+// defaultPath is used when PATH is not in the environment (fenced may run
+// agents with a bare environment).
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// LoadOptions says where Load finds each layer.
+type LoadOptions struct {
+	// File is the YAML file from --config or config_file. "" means
+	// $FENCE_GFS2_RECORDER_CONFIG, else DefaultFile. A missing DefaultFile
+	// is fine; a missing file that was asked for is an error.
+	File string
+	// Environ is the environment (os.Environ()); Load never reads the
+	// process environment itself, so tests pass their own.
+	Environ []string
+	// Overrides is the option layer, by key ("log_dir",
+	// "discovery.enabled", "commands.kubectl.path", ...). Values are
+	// strings as a user typed them, or bools.
+	Overrides map[string]any
+	// OverrideLayer labels the option layer: "argv" or "stdin".
+	OverrideLayer string
+}
+
+// Loaded is the effective configuration and where each value came from.
+type Loaded struct {
+	Config Config
+	// Sources maps every leaf key of Config (as Print lists them) to
+	// "default", "file:<path>", "env:<NAME>", "argv" or "stdin".
+	Sources map[string]string
+	// File is the YAML file that was read, "" if none.
+	File string
+	// Warnings are facts worth logging that do not make the config
+	// invalid, e.g. a command name that PATH did not resolve.
+	Warnings []string
+}
+
+// layer is one koanf instance and the source label of each of its keys.
+type layer struct {
+	k      *koanf.Koanf
+	source func(key string) string
+}
+
+func fixed(label string) func(string) string { return func(string) string { return label } }
+
+// Load merges the layers (lowest first: Defaults(), the YAML file, the
+// environment, the option layer), decodes and validates the result. Every
+// error names the key and the layer its value came from.
+func Load(opts LoadOptions) (*Loaded, error) {
+	environ, envMap := dedupEnviron(opts.Environ)
+
+	defaults := koanf.New(".")
+	if err := defaults.Load(mapProvider(toMap(Defaults())), nil); err != nil {
+		return nil, fmt.Errorf("config defaults: %w", err)
+	}
+	layers := []layer{{defaults, fixed(SourceDefault)}}
+
+	path, explicit := opts.File, opts.File != ""
+	if path == "" {
+		path, explicit = envMap[EnvConfigFile], envMap[EnvConfigFile] != ""
+	}
+	if path == "" {
+		path = DefaultFile
+	}
+	fileK, err := loadFile(path, explicit)
+	if err != nil {
+		return nil, err
+	}
+	loaded := &Loaded{}
+	if fileK != nil {
+		loaded.File = path
+		layers = append(layers, layer{fileK, fixed("file:" + path)})
+	}
+
+	envLayers, err := loadEnv(environ, layers)
+	if err != nil {
+		return nil, err
+	}
+	layers = append(layers, envLayers...)
+
+	if len(opts.Overrides) > 0 {
+		label := opts.OverrideLayer
+		if label == "" {
+			label = "option"
+		}
+		k := koanf.New(".")
+		if err := k.Load(confmap.Provider(opts.Overrides, "."), nil); err != nil {
+			return nil, fmt.Errorf("config %s options: %w", label, err)
+		}
+		splitCommandLines(k, nil)
+		layers = append(layers, layer{k, fixed(label)})
+	}
+
+	// Provenance: the highest layer holding a key is where its value came
+	// from (koanf merges maps key by key and replaces leaves and lists).
+	sources := map[string]string{}
+	merged := koanf.New(".")
+	for _, l := range layers {
+		for _, key := range l.k.Keys() {
+			sources[key] = l.source(key)
+		}
+		if err := merged.Merge(l.k); err != nil {
+			return nil, fmt.Errorf("config merge: %w", err)
+		}
+	}
+	sourceOf := func(key string) string {
+		if s, ok := sources[key]; ok {
+			return s
+		}
+		return SourceDefault
+	}
+
+	p := &problems{source: sourceOf}
+	d := decoder{p: p}
+	cfg := d.decode(merged.All())
+	loaded.Warnings = resolveCommands(&cfg, envMap)
+	cfg.validate(p)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+
+	loaded.Config = cfg
+	loaded.Sources = map[string]string{}
+	for _, lf := range leaves(&cfg) {
+		loaded.Sources[lf.key] = sourceOf(lf.key)
+	}
+	return loaded, nil
+}
+
+// loadFile reads the YAML layer; nil without error when the default file
+// is absent.
+func loadFile(path string, explicit bool) (*koanf.Koanf, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		return nil, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("config file %s: does not exist", path)
+	case err != nil:
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("config file %s: not a regular file", path)
+	case fi.Size() > MaxFileSize:
+		return nil, fmt.Errorf("config file %s: %d bytes, more than the %d a config can be", path, fi.Size(), MaxFileSize)
+	}
+	k := koanf.New(".")
+	if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// loadEnv builds the two environment layers: the reference agent's names,
+// then the FENCE_GFS2_RECORDER_ names, which win.
+func loadEnv(environ []string, lower []layer) ([]layer, error) {
+	var commands, strategies []string
+	for _, l := range lower {
+		for _, key := range l.k.Keys() {
+			parts := strings.SplitN(key, ".", 3)
+			if len(parts) < 2 {
+				continue
+			}
+			switch parts[0] {
+			case "commands":
+				commands = append(commands, parts[1])
+			case "strategies":
+				strategies = append(strategies, parts[1])
+			}
+		}
+	}
+	environFunc := func() []string { return environ }
+
+	legacySrc := map[string]string{}
+	legacy := koanf.New(".")
+	err := legacy.Load(env.Provider(".", env.Opt{
+		EnvironFunc: environFunc,
+		TransformFunc: func(name, value string) (string, any) {
+			key, ok := legacyEnv[name]
+			if !ok || value == "" {
+				return "", nil
+			}
+			legacySrc[key] = "env:" + name
+			return key, value
+		},
+	}), nil)
+	if err != nil {
+		return nil, fmt.Errorf("config environment: %w", err)
+	}
+	splitCommandLines(legacy, legacySrc)
+
+	prefixedSrc := map[string]string{}
+	prefixed := koanf.New(".")
+	err = prefixed.Load(env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: environFunc,
+		TransformFunc: func(name, value string) (string, any) {
+			rest := strings.TrimPrefix(name, EnvPrefix)
+			if name == EnvConfigFile || rest == "" {
+				return "", nil
+			}
+			key := envKey(rest, commands, strategies)
+			prefixedSrc[key] = "env:" + name
+			return key, value
+		},
+	}), nil)
+	if err != nil {
+		return nil, fmt.Errorf("config environment: %w", err)
+	}
+	splitCommandLines(prefixed, prefixedSrc)
+
+	lookup := func(src map[string]string) func(string) string {
+		return func(key string) string { return src[key] }
+	}
+	return []layer{{legacy, lookup(legacySrc)}, {prefixed, lookup(prefixedSrc)}}, nil
+}
+
+// splitCommandLines turns a command line typed into the environment or an
+// option ("/usr/local/bin/kubectl --kubeconfig /x", as KUBECTL_CMD was in
+// the reference agent) into path and args. Words are split on blanks, with
+// no shell quoting; a single word leaves args from lower layers alone.
+// src, when not nil, gets the args key labelled like the path key.
+func splitCommandLines(k *koanf.Koanf, src map[string]string) {
+	for _, key := range k.Keys() {
+		parts := strings.Split(key, ".")
+		if len(parts) != 3 || parts[0] != "commands" || parts[2] != "path" {
+			continue
+		}
+		s, ok := k.Get(key).(string)
+		if !ok {
+			continue
+		}
+		words := strings.Fields(s)
+		if len(words) < 2 {
+			if len(words) == 1 {
+				_ = k.Set(key, words[0])
+			}
+			continue
+		}
+		argsKey := "commands." + parts[1] + ".args"
+		_ = k.Set(key, words[0])
+		_ = k.Set(argsKey, words[1:])
+		if src != nil {
+			src[argsKey] = src[key]
+		}
+	}
+}
+
+// resolveCommands turns bare program names into absolute paths with the
+// PATH of the given environment. A name PATH does not resolve stays as
+// given and only warns: a missing kubectl makes one strategy fail, it must
+// not stop a fence from being recorded.
+func resolveCommands(c *Config, env map[string]string) []string {
+	var warnings []string
+	pathVar, ok := env["PATH"]
+	if !ok {
+		pathVar = defaultPath
+	}
+	for _, name := range sortedKeys(c.Commands) {
+		cmd := c.Commands[name]
+		if cmd.Path == "" || strings.ContainsRune(cmd.Path, '/') || hasControl(cmd.Path) {
+			continue
+		}
+		if found := lookPath(cmd.Path, pathVar); found != "" {
+			cmd.Path = found
+			c.Commands[name] = cmd
+			continue
+		}
+		warnings = append(warnings, fmt.Sprintf("commands.%s.path: %q not found in PATH; strategies that run it will fail", name, cmd.Path))
+	}
+	return warnings
+}
+
+// lookPath is exec.LookPath with an explicit PATH, skipping relative
+// entries (".", "") so the working directory never decides what runs.
+func lookPath(name, pathVar string) string {
+	for _, dir := range filepath.SplitList(pathVar) {
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
+}
+
+// mapProvider hands koanf a map built here, without the deep copy
+// confmap makes.
+type mapProvider map[string]any
+
+func (m mapProvider) ReadBytes() ([]byte, error) {
+	return nil, errors.New("mapProvider does not read bytes")
+}
+func (m mapProvider) Read() (map[string]any, error) { return m, nil }

@@ -1,0 +1,207 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Limits checked by Validate.
+const (
+	// MinMemoryLimit is the least linear memory a Go wasip1 guest can
+	// start in (its runtime reserves a few MiB before main).
+	MinMemoryLimit = 4 * MiB
+	// MaxMemoryLimit is the wasm32 address space.
+	MaxMemoryLimit = 4 << 30
+	// WasmPage is the unit of wasm linear memory.
+	WasmPage = 64 << 10
+
+	MinOutputCap = 1 << 10
+	MaxOutputCap = 1 << 30
+
+	// MaxDelay bounds delay: a longer wait would outlast any sensible
+	// stonith timeout and make the fence fail instead of being recorded.
+	MaxDelay = 10 * time.Minute
+)
+
+// Validate checks the semantic rules that a type alone cannot express.
+// Load calls it with the layer of every key; called directly, messages
+// name the key only.
+func (c *Config) Validate() error {
+	p := &problems{}
+	c.validate(p)
+	return p.err()
+}
+
+func (c *Config) validate(p *problems) {
+	dirKey := func(key, dir string, optional bool) {
+		switch {
+		case dir == "" && optional:
+		case dir == "":
+			p.add(key, "must not be empty")
+		case !filepath.IsAbs(dir):
+			p.add(key, fmt.Sprintf("%q is not an absolute path", dir))
+		case hasControl(dir):
+			p.add(key, fmt.Sprintf("%q contains control characters", dir))
+		}
+	}
+	dirKey("log_dir", c.LogDir, false)
+	dirKey("plugin_dir", c.PluginDir, true)
+	dirKey("builtin_dir", c.BuiltinDir, true)
+	dirKey("cache_dir", c.CacheDir, true)
+
+	if hasControl(c.RecorderNode) || strings.ContainsAny(c.RecorderNode, " \t") {
+		p.add("recorder_node", fmt.Sprintf("%q contains blanks or control characters", c.RecorderNode))
+	}
+	for _, h := range c.Hosts {
+		// list prints one host per line: a blank or newline would forge one.
+		if h == "" || hasControl(h) || strings.ContainsAny(h, " \t") {
+			p.add("hosts", fmt.Sprintf("%q is not a host name", h))
+		}
+	}
+	if c.Delay < 0 || c.Delay > MaxDelay {
+		p.add("delay", fmt.Sprintf("%s is out of range (0 to %s)", c.Delay, MaxDelay))
+	}
+
+	if c.Discovery.Budget <= 0 {
+		p.add("discovery.budget", fmt.Sprintf("%s must be positive", c.Discovery.Budget))
+	}
+	if c.Discovery.Mode != ModeInline && c.Discovery.Mode != ModeDeferred {
+		p.add("discovery.mode", fmt.Sprintf("%q is not %s or %s", c.Discovery.Mode, ModeInline, ModeDeferred))
+	}
+	seen := map[string]bool{}
+	for _, name := range c.Discovery.Order {
+		switch {
+		case seen[name]:
+			p.add("discovery.order", fmt.Sprintf("%q is listed twice", name))
+		case !validName(name):
+			p.add("discovery.order", fmt.Sprintf("%q is not a valid strategy name (letters, digits, '-', '_')", name))
+		case !c.strategyKnown(name):
+			p.add("discovery.order", fmt.Sprintf("unknown strategy %q (known: %s; or add strategies.%s.file, or drop %s)",
+				name, strings.Join(sortedKeys(c.Strategies), ", "), name, filepath.Join(c.PluginDir, name+".wasm")))
+		}
+		seen[name] = true
+	}
+
+	for _, name := range sortedKeys(c.Commands) {
+		c.Commands[name].validate(p, "commands."+name, name)
+	}
+	for _, name := range sortedKeys(c.Strategies) {
+		st := c.Strategies[name]
+		key := "strategies." + name
+		if !validName(name) {
+			p.add(key, "is not a valid strategy name (letters, digits, '-', '_')")
+		}
+		if st.File != "" && (!filepath.IsAbs(st.File) || hasControl(st.File)) {
+			p.add(key+".file", fmt.Sprintf("%q is not an absolute path", st.File))
+		}
+		if st.Timeout <= 0 {
+			p.add(key+".timeout", fmt.Sprintf("%s must be positive", st.Timeout))
+		}
+		if m := st.MemoryLimit; m < MinMemoryLimit || m > MaxMemoryLimit || m%WasmPage != 0 {
+			p.add(key+".memory_limit", fmt.Sprintf("%s is out of range (4MiB to 4GiB, a multiple of 64KiB)", formatSize(m)))
+		}
+		for _, cmd := range st.Allow {
+			if _, ok := c.Commands[cmd]; !ok {
+				p.add(key+".allow", fmt.Sprintf("command %q is not defined (known: %s)",
+					cmd, strings.Join(sortedKeys(c.Commands), ", ")))
+			}
+		}
+	}
+}
+
+func (cmd Command) validate(p *problems, key, name string) {
+	if !validName(name) {
+		p.add(key, "is not a valid command name (letters, digits, '-', '_')")
+	}
+	// A bare program name that PATH did not resolve is allowed: the
+	// strategy that runs it fails, the fence is still recorded. A path
+	// relative to the working directory is not: fenced's cwd decides what
+	// would run.
+	switch path := cmd.Path; {
+	case path == "":
+		p.add(key+".path", "must not be empty")
+	case hasControl(path):
+		p.add(key+".path", fmt.Sprintf("%q contains control characters", path))
+	case !filepath.IsAbs(path) && strings.ContainsRune(path, '/'):
+		p.add(key+".path", fmt.Sprintf("%q is not an absolute path", path))
+	}
+	for _, e := range cmd.Env {
+		if !validEnvName(e) {
+			p.add(key+".env", fmt.Sprintf("%q is not an environment variable name", e))
+		}
+	}
+	for _, e := range sortedKeys(cmd.SetEnv) {
+		if !validEnvName(e) {
+			p.add(key+".set_env."+e, "is not an environment variable name")
+		}
+	}
+	if cmd.Timeout <= 0 {
+		p.add(key+".timeout", fmt.Sprintf("%s must be positive", cmd.Timeout))
+	}
+	if cmd.OutputCap < MinOutputCap || cmd.OutputCap > MaxOutputCap {
+		p.add(key+".output_cap", fmt.Sprintf("%s is out of range (1KiB to 1GiB)", formatSize(cmd.OutputCap)))
+	}
+}
+
+// strategyKnown: a strategy is declared by a strategies entry, or by a
+// file dropped into plugin_dir.
+func (c *Config) strategyKnown(name string) bool {
+	if _, ok := c.Strategies[name]; ok {
+		return true
+	}
+	if c.PluginDir == "" {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(c.PluginDir, name+".wasm"))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// validName keeps strategy and command names usable as file names and
+// as env-var segments: no dots (the key delimiter), no slashes.
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
+			return false
+		}
+	}
+	return s[0] != '-'
+}
+
+func validEnvName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
