@@ -1,0 +1,141 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+)
+
+// Where a strategy's module came from.
+const (
+	KindFile      = "file"       // strategies.<name>.file
+	KindBuiltin   = "builtin"    // shipped with the agent
+	KindPluginDir = "plugin-dir" // a site drop-in in plugin_dir
+)
+
+// Location is a resolved strategy module.
+type Location struct {
+	Name string
+	Path string
+	Kind string
+}
+
+// Resolve finds the module of strategy name, in this order:
+//  1. strategies.<name>.file, when set (it must exist);
+//  2. the built-in directory: builtin_dir, or when empty
+//     <dir of the executable>/../lib/fence_gfs2_recorder/plugins if that
+//     exists, else <dir of the executable>/plugins;
+//  3. <plugin_dir>/<name>.wasm (site drop-ins).
+//
+// Built-ins win over drop-ins so a stray file in plugin_dir cannot replace a
+// shipped strategy; a site that means to must say so with strategies.<name>.file.
+func Resolve(cfg *config.Config, name string) (Location, error) {
+	if err := checkStrategyName(name); err != nil {
+		return Location{}, err
+	}
+	if st, ok := cfg.Strategies[name]; ok && st.File != "" {
+		return Location{Name: name, Path: st.File, Kind: KindFile}, nil
+	}
+	var searched []string
+	if dir := BuiltinDir(cfg); dir != "" {
+		p := filepath.Join(dir, name+".wasm")
+		if _, err := os.Stat(p); err == nil {
+			return Location{Name: name, Path: p, Kind: KindBuiltin}, nil
+		}
+		searched = append(searched, p)
+	}
+	if cfg.PluginDir != "" {
+		p := filepath.Join(cfg.PluginDir, name+".wasm")
+		if _, err := os.Stat(p); err == nil {
+			return Location{Name: name, Path: p, Kind: KindPluginDir}, nil
+		}
+		searched = append(searched, p)
+	}
+	return Location{}, fmt.Errorf("%w %q: no strategies.%s.file and no module at %s",
+		discovery.ErrUnknownStrategy, name, name, strings.Join(searched, " or "))
+}
+
+// BuiltinDir is where the agent looks for its shipped strategies.
+func BuiltinDir(cfg *config.Config) string {
+	if cfg.BuiltinDir != "" {
+		return cfg.BuiltinDir
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if resolved, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = resolved
+	}
+	dir := filepath.Dir(exe)
+	lib := filepath.Join(dir, "..", "lib", "fence_gfs2_recorder", "plugins")
+	if fi, err := os.Stat(lib); err == nil && fi.IsDir() {
+		return filepath.Clean(lib)
+	}
+	return filepath.Join(dir, "plugins")
+}
+
+// checkStrategyName keeps names usable as file names and log fields: a
+// name is never a path.
+func checkStrategyName(name string) error {
+	if name == "" || len(name) > 64 || name[0] == '.' || name[0] == '-' {
+		return fmt.Errorf("invalid strategy name %q: want 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'", name)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("invalid strategy name %q: want 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'", name)
+		}
+	}
+	return nil
+}
+
+// ReadModule reads a .wasm after checking that nobody but its owner could
+// have changed it: the agent runs as root on the fence path, so a module (or
+// its directory) writable by group or others would let them choose what runs
+// there.
+func ReadModule(path string) ([]byte, error) {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", real)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return nil, fmt.Errorf("refusing %s: mode %04o lets group or others write it (chmod go-w)", real, perm)
+	}
+	dir := filepath.Dir(real)
+	di, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if perm := di.Mode().Perm(); perm&0o022 != 0 {
+		return nil, fmt.Errorf("refusing %s: its directory %s has mode %04o and lets group or others replace it (chmod go-w)", real, dir, perm)
+	}
+	if fi.Size() > maxModuleBytes {
+		return nil, fmt.Errorf("refusing %s: %d bytes is over the %d MiB module limit", real, fi.Size(), maxModuleBytes>>20)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxModuleBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxModuleBytes {
+		return nil, errors.New("module grew past the size limit while being read")
+	}
+	return b, nil
+}

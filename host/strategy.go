@@ -1,0 +1,332 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/host/execcap"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+)
+
+// strategy is one loaded module. It keeps one instance and serializes calls
+// on it: a Go guest is single-threaded and concurrent calls corrupt it (and
+// can kill the host). After any error or trap the instance is closed, since
+// the guest's runtime state is undefined; the next call instantiates afresh
+// from the compiled module (about 2 ms).
+type strategy struct {
+	name     string
+	loc      Location
+	settings config.Strategy
+	grants   execcap.Grants
+	logger   *slog.Logger
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+
+	mu     sync.Mutex
+	inst   api.Module
+	seq    int
+	stdout *cappedWriter
+	stderr *cappedWriter
+}
+
+func (s *strategy) timeout() time.Duration {
+	if s.settings.Timeout > 0 {
+		return s.settings.Timeout
+	}
+	return config.DefaultStrategyTimeout
+}
+
+// source is what Attempt.Source says: "builtin" or the module's path.
+func (s *strategy) source() string {
+	if s.loc.Kind == KindBuiltin {
+		return KindBuiltin
+	}
+	return s.loc.Path
+}
+
+// instantiate starts a fresh instance (running the Go runtime's
+// _initialize) and checks its ABI version. Callers hold s.mu.
+func (s *strategy) instantiate(ctx context.Context) error {
+	s.seq++
+	s.stdout.Reset()
+	s.stderr.Reset()
+	mc := wazero.NewModuleConfig().
+		WithName(fmt.Sprintf("%s#%d", s.name, s.seq)).
+		WithStartFunctions(exportInitialize).
+		// Real clocks: the defaults are fake and make time.Sleep a no-op.
+		WithSysWalltime().WithSysNanotime().WithSysNanosleep().
+		WithRandSource(rand.Reader).
+		WithStdout(s.stdout).WithStderr(s.stderr)
+	// No WithFS, WithEnv or WithArgs: the guest sees no files, no
+	// environment and no arguments; its only reach is fgr.exec.
+	inst, err := s.rt.InstantiateModule(ctx, s.compiled, mc)
+	if err != nil {
+		return err
+	}
+	res, err := inst.ExportedFunction(exportABIVersion).Call(ctx)
+	if err != nil {
+		_ = inst.Close(ctx)
+		return err
+	}
+	if v := api.DecodeI32(res[0]); v != ABIVersion {
+		_ = inst.Close(ctx)
+		return &abiError{got: v}
+	}
+	s.inst = inst
+	return nil
+}
+
+type abiError struct{ got int32 }
+
+func (e *abiError) Error() string {
+	return fmt.Sprintf("plugin ABI version %d, host supports %d", e.got, ABIVersion)
+}
+
+func (s *strategy) closeInstance(ctx context.Context) {
+	if s.inst != nil {
+		_ = s.inst.Close(context.WithoutCancel(ctx))
+		s.inst = nil
+	}
+}
+
+type discoverRequest struct {
+	ABI      int            `json:"abi"`
+	Strategy string         `json:"strategy"`
+	Node     string         `json:"node"`
+	Action   string         `json:"action"`
+	Config   map[string]any `json:"config"`
+}
+
+type discoverResponse struct {
+	Filesystems []string       `json:"filesystems"`
+	Details     map[string]any `json:"details"`
+	Error       string         `json:"error"`
+}
+
+// Discover implements discovery.Strategy.
+func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.Attempt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	budget := ctx
+	callCtx, cancel := context.WithTimeout(ctx, s.timeout())
+	defer cancel()
+	st := &callState{strategy: s.name, grants: s.grants, logger: s.logger}
+	callCtx = withCallState(callCtx, st)
+
+	a := discovery.Attempt{Strategy: s.name, Source: s.source()}
+	s.stdout.Reset()
+	s.stderr.Reset()
+	resp, err := s.call(callCtx, t)
+	a.Calls = st.calls
+	a.Logs = st.logs
+	if st.droppedLogs > 0 {
+		a.Logs = append(a.Logs, discovery.LogLine{Level: "WARN",
+			Msg: fmt.Sprintf("%d more guest log lines dropped (limit %d per call)", st.droppedLogs, maxLogLines)})
+	}
+	s.logGuestOutput(ctx)
+	if err != nil {
+		s.closeInstance(ctx)
+		a.Outcome, a.Error = s.classify(budget, callCtx, err)
+		return a
+	}
+	if resp.Error != "" {
+		// The instance is closed after any error so a confused guest never
+		// carries its state into the next fence.
+		s.closeInstance(ctx)
+		a.Outcome, a.Error = errorOutcome(st.calls), resp.Error
+		a.Details = resp.Details
+		return a
+	}
+	a.Filesystems = resp.Filesystems
+	a.Details = resp.Details
+	if len(a.Filesystems) > 0 {
+		a.Outcome = discovery.OutcomeFound
+	} else {
+		a.Outcome = discovery.OutcomeEmpty
+	}
+	return a
+}
+
+// errorOutcome names a guest-reported failure by its cause when the host
+// saw it: a denied or timed-out command says more than "error".
+func errorOutcome(calls []discovery.HostCall) discovery.Outcome {
+	for _, c := range calls {
+		if c.Denied {
+			return discovery.OutcomeDenied
+		}
+	}
+	if n := len(calls); n > 0 && calls[n-1].TimedOut {
+		return discovery.OutcomeTimeout
+	}
+	return discovery.OutcomeError
+}
+
+// call runs one request through the ABI: fgr_alloc, write, fgr_discover,
+// read the answer out of guest memory. Callers hold s.mu.
+func (s *strategy) call(ctx context.Context, t discovery.Target) (discoverResponse, error) {
+	if s.inst == nil {
+		if err := s.instantiate(ctx); err != nil {
+			return discoverResponse{}, err
+		}
+	}
+	cfg := s.settings.Config
+	if cfg == nil {
+		cfg = map[string]any{}
+	}
+	req, err := json.Marshal(discoverRequest{ABI: ABIVersion, Strategy: s.name, Node: t.Node, Action: t.Action, Config: cfg})
+	if err != nil {
+		return discoverResponse{}, fmt.Errorf("encoding the request: %w", err)
+	}
+	res, err := s.inst.ExportedFunction(exportAlloc).Call(ctx, api.EncodeU32(uint32(len(req))))
+	if err != nil {
+		return discoverResponse{}, err
+	}
+	ptr := api.DecodeU32(res[0])
+	if ptr == 0 || !s.inst.Memory().Write(ptr, req) {
+		return discoverResponse{}, &protocolError{fmt.Sprintf("fgr_alloc(%d) returned %#x, which is not a usable buffer", len(req), ptr)}
+	}
+	res, err = s.inst.ExportedFunction(exportDiscover).Call(ctx, api.EncodeU32(ptr), api.EncodeU32(uint32(len(req))))
+	if err != nil {
+		return discoverResponse{}, err
+	}
+	out, err := readPacked(s.inst, res[0], maxResponseBytes, exportDiscover)
+	if err != nil {
+		return discoverResponse{}, err
+	}
+	var resp discoverResponse
+	dec := json.NewDecoder(bytes.NewReader(out))
+	dec.UseNumber()
+	if err := dec.Decode(&resp); err != nil {
+		return discoverResponse{}, &protocolError{"fgr_discover answered invalid JSON: " + err.Error()}
+	}
+	for i, fs := range resp.Filesystems {
+		if fs == "" || len(fs) > 1024 || strings.ContainsAny(fs, "\x00\n") {
+			return discoverResponse{}, &protocolError{fmt.Sprintf("fgr_discover answered an unusable filesystem name at index %d: %q", i, head([]byte(fs), 80))}
+		}
+	}
+	return resp, nil
+}
+
+// readPacked copies out the (ptr<<32)|len region a guest export returned.
+// The copy matters: a view of guest memory goes stale when it grows.
+func readPacked(inst api.Module, packed uint64, limit uint32, export string) ([]byte, error) {
+	ptr, n := uint32(packed>>32), uint32(packed)
+	if n > limit {
+		return nil, &protocolError{fmt.Sprintf("%s answered %d bytes, over the %d byte limit", export, n, limit)}
+	}
+	view, ok := inst.Memory().Read(ptr, n)
+	if !ok {
+		return nil, &protocolError{fmt.Sprintf("%s answered a region [%#x, +%d) outside guest memory", export, ptr, n)}
+	}
+	return bytes.Clone(view), nil
+}
+
+// protocolError is a guest that broke the ABI without trapping.
+type protocolError struct{ msg string }
+
+func (e *protocolError) Error() string { return e.msg }
+
+// classify turns a failed call into an outcome and a sentence an operator
+// can act on.
+func (s *strategy) classify(budget, callCtx context.Context, err error) (discovery.Outcome, string) {
+	var exit *sys.ExitError
+	var perr *protocolError
+	var aerr *abiError
+	switch {
+	case budget.Err() != nil:
+		return discovery.OutcomeTimeout, "discovery budget ran out while " + s.name + " was running"
+	case callCtx.Err() != nil || errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeDeadlineExceeded || exit.ExitCode() == sys.ExitCodeContextCanceled):
+		return discovery.OutcomeTimeout, fmt.Sprintf("strategy timeout of %s exceeded; the guest was stopped", s.timeout())
+	case errors.As(err, &aerr):
+		return discovery.OutcomeLoadError, err.Error()
+	case errors.As(err, &perr):
+		return discovery.OutcomeError, err.Error()
+	case errors.As(err, &exit):
+		return discovery.OutcomeCrashed, withGuestReason(fmt.Sprintf("guest exited with code %d", exit.ExitCode()), s.stderr.String())
+	}
+	return discovery.OutcomeCrashed, withGuestReason("guest trapped: "+firstLine(err.Error()), s.stderr.String())
+}
+
+// withGuestReason quotes the line of the guest's stderr that says why it
+// died (Go prints panics and fatal errors there, not in the trap).
+func withGuestReason(what, stderr string) string {
+	if line := crashLine(stderr); line != "" {
+		return line + " (" + what + ")"
+	}
+	return what
+}
+
+func crashLine(stderr string) string {
+	var fallback string
+	for _, line := range strings.Split(stderr, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "runtime: out of memory"):
+			return line
+		case fallback == "" && (strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")):
+			fallback = line
+		}
+	}
+	return fallback
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func (s *strategy) logGuestOutput(ctx context.Context) {
+	if out := s.stdout.String(); out != "" {
+		s.logger.DebugContext(ctx, "guest stdout", "strategy", s.name, "text", out)
+	}
+	if out := s.stderr.String(); out != "" {
+		s.logger.DebugContext(ctx, "guest stderr", "strategy", s.name, "text", out)
+	}
+}
+
+// cappedWriter keeps the first max bytes the guest writes to stdout/stderr.
+type cappedWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (w *cappedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if room := w.max - w.buf.Len(); room > 0 {
+		if len(p) > room {
+			w.buf.Write(p[:room])
+		} else {
+			w.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}
+
+func (w *cappedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+func (w *cappedWriter) Reset() {
+	w.mu.Lock()
+	w.buf.Reset()
+	w.mu.Unlock()
+}

@@ -1,0 +1,6 @@
+;; Claims ABI version 2: the host must refuse it by name.
+(module
+  (memory (export "memory") 1)
+  (func (export "fgr_abi_version") (result i32) (i32.const 2))
+  (func (export "fgr_alloc") (param i32) (result i32) (i32.const 4096))
+  (func (export "fgr_discover") (param i32 i32) (result i64) (i64.const 0)))

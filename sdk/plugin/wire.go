@@ -1,0 +1,220 @@
+package plugin
+
+import (
+	"errors"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/jsonlite"
+)
+
+// This file is the encoding half of the guest glue (docs/ABI.md). It is
+// plain Go, built natively too, so the codec is tested with `go test`; the
+// wasip1-only files only move bytes across the boundary.
+
+// ABIVersion is the fgr ABI this SDK speaks; the host refuses any other.
+const ABIVersion = 1
+
+// SDKVersion identifies this SDK in fgr_info (shown by `plugins list`).
+const SDKVersion = "go-sdk/1.0"
+
+// serve decodes one request, runs the registered strategy with ctx, and
+// returns the response document. Every failure becomes a response with a
+// non-empty "error": the host must always get a well-formed answer.
+func serve(raw []byte, ctx Context) []byte {
+	_, fn := Registered()
+	if fn == nil {
+		return encodeResponse(Result{}, errors.New("plugin: no strategy registered (call plugin.Register from init)"))
+	}
+	req, err := decodeRequest(raw)
+	if err != nil {
+		return encodeResponse(Result{}, err)
+	}
+	res, err := fn(ctx, req)
+	return encodeResponse(res, err)
+}
+
+// decodeRequest reads {"abi":1,"strategy":..,"node":..,"action":..,"config":{..}};
+// unknown members are ignored so the host may add some.
+func decodeRequest(raw []byte) (Request, error) {
+	var req Request
+	abi := int64(-1)
+	r := jsonlite.NewReader(raw)
+	err := r.Object(func(key string) error {
+		var err error
+		switch key {
+		case "abi":
+			abi, err = r.Int()
+		case "node":
+			req.Node, err = r.String()
+		case "action":
+			req.Action, err = r.String()
+		case "config":
+			if r.Peek() == jsonlite.Null {
+				return r.Null()
+			}
+			var v any
+			v, err = r.Value()
+			if err == nil {
+				m, ok := v.(map[string]any)
+				if !ok {
+					return errors.New("plugin: request config is not an object")
+				}
+				req.Config = m
+			}
+		}
+		return err
+	})
+	if err == nil {
+		err = r.End()
+	}
+	if err != nil {
+		return Request{}, errors.New("plugin: bad request from host: " + err.Error())
+	}
+	if abi != ABIVersion {
+		return Request{}, errors.New("plugin: host sent ABI version " + itoa(int(abi)) + ", this SDK speaks " + itoa(ABIVersion))
+	}
+	if req.Config == nil {
+		req.Config = map[string]any{}
+	}
+	return req, nil
+}
+
+// encodeResponse writes {"filesystems":[..],"details":{..},"error":".."}.
+// Details the writer cannot encode are replaced by an error saying so rather
+// than dropped silently.
+func encodeResponse(res Result, err error) []byte {
+	w := jsonlite.NewWriter(make([]byte, 0, 256))
+	w.ObjectStart()
+	w.Key("filesystems")
+	w.ArrayStart()
+	if err == nil {
+		for _, fs := range res.Filesystems {
+			w.String(fs)
+		}
+	}
+	w.ArrayEnd()
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+		if msg == "" {
+			msg = "strategy failed without a message"
+		}
+	}
+	if len(res.Details) > 0 {
+		w.Key("details")
+		if derr := w.Value(res.Details); derr != nil {
+			w.Null()
+			if msg == "" {
+				// A strategy that answered but whose details cannot be
+				// encoded still answered: keep the filesystems.
+				w.Key("details_error")
+				w.String(derr.Error())
+			}
+		}
+	}
+	if msg != "" {
+		w.Key("error")
+		w.String(msg)
+	}
+	w.ObjectEnd()
+	if w.Err() != nil {
+		// Only reachable by a bug in this function; answer something valid.
+		return []byte(`{"filesystems":[],"error":"plugin: response encoding failed"}`)
+	}
+	return w.Bytes()
+}
+
+// encodeExecRequest writes {"name":..,"args":[..]} for fgr.exec.
+func encodeExecRequest(name string, args []string) []byte {
+	w := jsonlite.NewWriter(make([]byte, 0, 64+16*len(args)))
+	w.ObjectStart()
+	w.Key("name")
+	w.String(name)
+	w.Key("args")
+	w.ArrayStart()
+	for _, a := range args {
+		w.String(a)
+	}
+	w.ArrayEnd()
+	w.ObjectEnd()
+	return w.Bytes()
+}
+
+// Exec result frame flags (docs/ABI.md).
+const (
+	flagTimedOut        = 1
+	flagDenied          = 2
+	flagStartFailed     = 4
+	flagStdoutTruncated = 8
+	flagStderrTruncated = 16
+	frameHeader         = 20
+)
+
+// decodeFrame turns an exec result frame into what Exec returns. Denied and
+// start failures are errors; everything else is an ExecResult.
+func decodeFrame(name string, f []byte) (*ExecResult, error) {
+	if len(f) < frameHeader {
+		return nil, &execError{msg: "exec " + name + ": host sent a truncated result frame"}
+	}
+	code := int32(le32(f[0:]))
+	flags := le32(f[4:])
+	outLen, errLen, msgLen := uint64(le32(f[8:])), uint64(le32(f[12:])), uint64(le32(f[16:]))
+	if frameHeader+outLen+errLen+msgLen != uint64(len(f)) {
+		return nil, &execError{msg: "exec " + name + ": host sent an inconsistent result frame"}
+	}
+	body := f[frameHeader:]
+	stdout := body[:outLen:outLen]
+	stderr := body[outLen : outLen+errLen : outLen+errLen]
+	msg := string(body[outLen+errLen:])
+	switch {
+	case flags&flagDenied != 0:
+		return nil, &execError{msg: msg, denied: true}
+	case flags&flagStartFailed != 0:
+		if msg == "" {
+			msg = "exec " + name + ": could not start"
+		}
+		return nil, &execError{msg: msg}
+	}
+	return &ExecResult{
+		ExitCode:        int(code),
+		Stdout:          stdout,
+		Stderr:          stderr,
+		TimedOut:        flags&flagTimedOut != 0,
+		StdoutTruncated: flags&flagStdoutTruncated != 0,
+		StderrTruncated: flags&flagStderrTruncated != 0,
+	}, nil
+}
+
+// le32 reads a little-endian u32 (encoding/binary would link in reflect).
+func le32(b []byte) uint32 {
+	_ = b[3]
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+// execError is an Exec failure; denied ones match ErrDenied with errors.Is.
+type execError struct {
+	msg    string
+	denied bool
+}
+
+func (e *execError) Error() string { return e.msg }
+func (e *execError) Unwrap() error {
+	if e.denied {
+		return ErrDenied
+	}
+	return nil
+}
+
+// encodeInfo writes {"name":..,"sdk":..} for fgr_info.
+func encodeInfo() []byte {
+	name, _ := Registered()
+	w := jsonlite.NewWriter(nil)
+	w.ObjectStart()
+	w.Key("name")
+	w.String(name)
+	w.Key("sdk")
+	w.String(SDKVersion)
+	w.Key("abi")
+	w.Int(ABIVersion)
+	w.ObjectEnd()
+	return w.Bytes()
+}
