@@ -1,0 +1,120 @@
+// Package record writes the recorder's audit trail: one JSON object per fence
+// event in fence-events-detailed.jsonl, one escaped line per event in
+// fence-events-readable.log, and the operational log fence-events.log.
+//
+// Every record is one write(2) per file under an advisory lock and is fsynced
+// before the agent reports success, so concurrent agents never tear or
+// interleave records and a crash right after exit 0 loses nothing. When the
+// log directory cannot be written, the record still goes somewhere durable
+// and visible: stderr (which Pacemaker logs) and syslog.
+package record
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+)
+
+// File names inside the log directory.
+const (
+	DetailedFile    = "fence-events-detailed.jsonl"
+	ReadableFile    = "fence-events-readable.log"
+	OperationalFile = "fence-events.log"
+)
+
+// StatusInitiated is the status of a recorded fence action: the recorder runs
+// beside the real device, so it can only say the action was started.
+const StatusInitiated = "initiated"
+
+// Event is one line of fence-events-detailed.jsonl. The first eight fields
+// are the reference agent's format and must keep their names: operators'
+// jq queries depend on them.
+type Event struct {
+	Timestamp       string   `json:"timestamp"` // RFC 3339, UTC, microseconds
+	Action          string   `json:"action"`
+	TargetNode      string   `json:"target_node"` // literally as received (JSON-escaped)
+	GFS2Filesystems []string `json:"gfs2_filesystems"`
+	Status          string   `json:"status"`
+	Details         string   `json:"details"`
+	RecorderNode    string   `json:"recorder_node"`
+	PacemakerAction string   `json:"pacemaker_action"` // the action as received
+
+	EventID      string `json:"event_id"` // UUIDv7: unique and time-ordered
+	AgentVersion string `json:"agent_version"`
+	// TargetNodeEscaped is the byte-exact, ASCII-escaped target name when it
+	// is not a plausible node name (JSON cannot carry invalid UTF-8 literally).
+	TargetNodeEscaped string `json:"target_node_escaped,omitempty"`
+	// TargetNodeProblem says why discovery was not run for this target.
+	TargetNodeProblem string `json:"target_node_problem,omitempty"`
+	// ConfigError is set when the configuration could not be loaded; the
+	// event was then recorded with built-in defaults.
+	ConfigError string `json:"config_error,omitempty"`
+	// InputWarnings are stdin lines the agent ignored.
+	InputWarnings []string `json:"input_warnings,omitempty"`
+
+	Discovery discovery.Report `json:"discovery"`
+
+	at time.Time
+}
+
+// NewEvent starts an event at time now with a fresh event id.
+func NewEvent(now time.Time, action string) *Event {
+	now = now.UTC()
+	return &Event{
+		Timestamp:       now.Format(TimestampFormat),
+		Action:          action,
+		PacemakerAction: action,
+		Status:          StatusInitiated,
+		Details:         "Fence action " + action + " initiated by Pacemaker",
+		EventID:         NewEventID(now),
+		GFS2Filesystems: []string{},
+		Discovery:       discovery.Report{Attempts: []discovery.Attempt{}},
+		at:              now,
+	}
+}
+
+// TimestampFormat is RFC 3339 in UTC with microseconds.
+const TimestampFormat = "2006-01-02T15:04:05.000000Z07:00"
+
+// NewEventID returns a UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then
+// random bits from crypto/rand, so ids sort by time across processes and
+// never collide in practice.
+func NewEventID(now time.Time) string {
+	var u [16]byte
+	if _, err := rand.Read(u[6:]); err != nil {
+		// crypto/rand does not fail on Linux >= 3.17; keep going with the
+		// nanoseconds rather than lose a record.
+		binary.BigEndian.PutUint64(u[8:], uint64(now.UnixNano()))
+	}
+	ms := uint64(now.UnixMilli())
+	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	u[6] = u[6]&0x0f | 0x70 // version 7
+	u[8] = u[8]&0x3f | 0x80 // variant 10
+	var s [36]byte
+	hex.Encode(s[0:8], u[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], u[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], u[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], u[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], u[10:])
+	return string(s[:])
+}
+
+// time is the event time; events read back from JSON (a deferred second
+// record) carry it only in Timestamp.
+func (e *Event) time() time.Time {
+	if !e.at.IsZero() {
+		return e.at
+	}
+	t, err := time.Parse(time.RFC3339Nano, e.Timestamp)
+	if err != nil {
+		return time.Now().UTC()
+	}
+	return t.UTC()
+}
