@@ -143,7 +143,7 @@ func TestParseArgsBadValuesAreReportedNotFatal(t *testing.T) {
 	assert.Contains(t, errs[0].Error(), "argv option delay")
 	assert.Equal(t, map[string]any{"log_dir": "/l"}, ov, "the valid values survive")
 
-	for _, bad := range []string{"-1", "61", "NaN", "1e9", ""} {
+	for _, bad := range []string{"-1", "601", "NaN", "1e9", "", "Inf"} {
 		_, err := ParseDelay(bad)
 		assert.Error(t, err, "delay %q", bad)
 	}

@@ -136,7 +136,7 @@ func ParseDelay(v string) (time.Duration, error) {
 	if err != nil || f != f { // f != f: NaN
 		return 0, fmt.Errorf("not a number of seconds: %s", Quote(v))
 	}
-	if f < 0 || f > MaxDelaySeconds {
+	if f < 0 || f > float64(MaxDelaySeconds) {
 		return 0, fmt.Errorf("delay %s is outside 0..%d seconds", Quote(v), MaxDelaySeconds)
 	}
 	return time.Duration(f * float64(time.Second)), nil

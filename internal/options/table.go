@@ -7,6 +7,13 @@
 // documented but not parsed.
 package options
 
+import (
+	"strconv"
+	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
+)
+
 // Kind is the value type of an option, as the metadata <content type> names it.
 type Kind string
 
@@ -76,10 +83,10 @@ const (
 	PrintMarkdown = "print_options_markdown"
 )
 
-// MaxDelaySeconds bounds --delay: a recorder must finish well inside
-// Pacemaker's fence timeout (60 s by default); a longer delay would only make
-// the whole topology level time out.
-const MaxDelaySeconds = 60
+// MaxDelaySeconds bounds --delay, the same bound the configuration applies
+// to its delay key. Pacemaker's fence timeout (pcmk_off_timeout, 60 s by
+// default) must be raised to match a long delay.
+const MaxDelaySeconds = int(config.MaxDelay / time.Second)
 
 // Table is the option table, in help and metadata order.
 var Table = []Option{
@@ -107,7 +114,7 @@ var Table = []Option{
 	{Name: Verbose, Short: "v", Long: "verbose", Kind: Boolean, ConfigKey: "verbose",
 		Desc: "Verbose mode: debug-level operational log"},
 	{Name: Delay, Long: "delay", ArgName: "seconds", Kind: Second, Default: "0", ConfigKey: "delay",
-		Desc: "Wait X seconds before recording an off or reboot (at most 60)"},
+		Desc: "Wait X seconds before recording an off or reboot (at most " + strconv.Itoa(MaxDelaySeconds) + ")"},
 	{Name: Version, Short: "V", Long: "version", Kind: Boolean, Command: true,
 		Desc: "Display version information and exit"},
 	{Name: Help, Short: "h", Long: "help", Kind: Boolean, Command: true,
