@@ -1,0 +1,104 @@
+package main
+
+import (
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/pcmk"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
+)
+
+// configCommands give the CIB configuration section: resources, nodes and
+// constraints in one document, without the status section (the largest
+// part of a busy cluster's CIB, and not needed for a static answer).
+// cibadmin is a C tool (~16 ms); `pcs cluster cib` returns the whole CIB
+// through Python (~0.4 s) for sites that grant only pcs.
+var configCommands = []pcmk.Command{
+	{Name: "cibadmin", Args: []string{"--query", "--scope=configuration"}},
+	{Name: "pcs", Args: []string{"cluster", "cib"}},
+}
+
+func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
+	fstypes := req.ConfigStrings("fstypes", []string{"gfs2"})
+	details := map[string]any{"node": req.Node}
+
+	cib, used, tried, err := pcmk.FirstParsed(ctx, configCommands, parseConfiguration)
+	if err != nil {
+		return plugin.Result{}, pcmk.Wrap("cannot read the Pacemaker configuration: ", err)
+	}
+	details["config_source"] = used.String()
+	if len(tried) > 0 {
+		details["config_failures"] = tried
+	}
+	if _, ok := cib.Node(req.Node); !ok && !cib.RemoteNode(req.Node) {
+		details["node_in_cib"] = false
+	}
+
+	var fs, dlm, unevaluated []string
+	var resources, disabled, excluded []map[string]any
+	for _, r := range cib.Primitives {
+		isFS := r.IsFilesystem() && pcmk.MatchesFSType(r.FSType(), fstypes)
+		isDLM := pcmk.IsDLM(r.ID, r.Agent())
+		if !isFS && !isDLM {
+			continue
+		}
+		pl := cib.MayRun(r, req.Node)
+		for _, id := range pl.Unevaluated {
+			unevaluated = pcmk.AppendOnce(unevaluated, id)
+		}
+		if isDLM {
+			if pl.MayRun {
+				dlm = append(dlm, r.ID)
+			}
+			continue
+		}
+		entry := map[string]any{"id": r.ID, "fstype": r.FSType(), "device": r.Params["device"],
+			"directory": r.Params["directory"], "clone": r.Clone(), "group": r.Group()}
+		switch {
+		case pl.MayRun:
+			fs = append(fs, r.ID)
+			resources = append(resources, entry)
+		case pl.Disabled:
+			// Configured but stopped by the administrator: it cannot have
+			// been mounted through Pacemaker, so it is evidence, not an answer.
+			entry["reason"] = pl.Reason
+			disabled = append(disabled, entry)
+		default:
+			entry["reason"] = pl.Reason
+			excluded = append(excluded, entry)
+		}
+	}
+	details["dlm_may_run"] = len(dlm) > 0
+	if len(dlm) > 0 {
+		details["dlm_resources"] = dlm
+	}
+	if len(resources) > 0 {
+		details["resources"] = resources
+	}
+	if len(disabled) > 0 {
+		details["disabled"] = disabled
+	}
+	if len(excluded) > 0 {
+		details["excluded"] = excluded
+	}
+	if len(unevaluated) > 0 {
+		details["unevaluated_constraints"] = unevaluated
+	}
+	return plugin.Result{Filesystems: fs, Details: details}, nil
+}
+
+// parseConfiguration accepts only documents that carry nodes and
+// constraints: a bare <resources> section cannot answer "may it run there".
+func parseConfiguration(data []byte) (*pcmk.CIB, error) {
+	cib, err := pcmk.ParseCIB(data)
+	if err != nil {
+		return nil, err
+	}
+	if !cib.HasConfiguration {
+		return nil, errNoConfiguration
+	}
+	return cib, nil
+}
+
+type constError string
+
+func (e constError) Error() string { return string(e) }
+
+const errNoConfiguration = constError("CIB document has no <configuration> section (nodes, constraints)")
