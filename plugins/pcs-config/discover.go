@@ -27,7 +27,9 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 	if len(tried) > 0 {
 		details["config_failures"] = tried
 	}
-	if _, ok := cib.Node(req.Node); !ok && !cib.RemoteNode(req.Node) {
+	if n, ok := cib.Node(req.Node); ok {
+		details["node_standby"] = n.Standby()
+	} else if !cib.RemoteNode(req.Node) {
 		details["node_in_cib"] = false
 	}
 

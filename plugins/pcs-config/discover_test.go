@@ -1,0 +1,187 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin/plugintest"
+)
+
+var labDir = filepath.Join("..", "..", "testdata", "pacemaker")
+
+type expectation struct {
+	Configured map[string][]string `json:"configured"`
+}
+
+func read(t *testing.T, parts ...string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(parts...))
+	require.NoError(t, err)
+	return data
+}
+
+var cibadminArgs = configCommands[0].Args
+
+func scripted(t *testing.T, cib []byte) *plugintest.Context {
+	return plugintest.NewContext(t).Allow("cibadmin", "pcs").
+		Script("cibadmin", plugintest.Output(cib), cibadminArgs...)
+}
+
+// TestScenarios compares with the "configured" answers of
+// testdata/pacemaker/expected.json on every captured scenario and node.
+func TestScenarios(t *testing.T) {
+	var exp map[string]expectation
+	require.NoError(t, json.Unmarshal(read(t, labDir, "expected.json"), &exp))
+	tested := 0
+	for scenario, e := range exp {
+		cib, err := os.ReadFile(filepath.Join(labDir, scenario, "cibadmin-Q-configuration.xml"))
+		if err != nil {
+			t.Logf("%s: not captured yet", scenario)
+			continue
+		}
+		for node, want := range e.Configured {
+			t.Run(scenario+"/"+node, func(t *testing.T) {
+				ctx := scripted(t, cib)
+				res, err := discover(ctx, plugin.Request{Node: node, Action: "reboot"})
+				require.NoError(t, err)
+				assert.Equal(t, sorted(want), sorted(res.Filesystems))
+				assert.Len(t, ctx.Calls(), 1, "one cibadmin call answers")
+				for _, r := range detailList(res, "resources") {
+					assert.Equal(t, "gfs2", r["fstype"])
+					assert.NotEmpty(t, r["device"])
+				}
+			})
+			tested++
+		}
+	}
+	assert.GreaterOrEqual(t, tested, 15, "scenario nodes tested")
+}
+
+func detailList(res plugin.Result, key string) []map[string]any {
+	l, _ := res.Details[key].([]map[string]any)
+	return l
+}
+
+func ids(list []map[string]any) []string {
+	var out []string
+	for _, m := range list {
+		out = append(out, m["id"].(string))
+	}
+	return out
+}
+
+func TestDisabledClone(t *testing.T) {
+	cib := read(t, labDir, "disabled-clone", "cibadmin-Q-configuration.xml")
+	res, err := discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
+	disabled := detailList(res, "disabled")
+	require.Len(t, disabled, 1)
+	assert.Equal(t, "gfs2-old", disabled[0]["id"])
+	assert.Contains(t, disabled[0]["reason"], "target-role=Stopped on gfs2-old-clone")
+	assert.Equal(t, true, res.Details["dlm_may_run"])
+}
+
+func TestLocationBan(t *testing.T) {
+	cib := read(t, labDir, "location-ban", "cibadmin-Q-configuration.xml")
+	res, err := discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
+	excluded := detailList(res, "excluded")
+	assert.Equal(t, []string{"gfs2-proj"}, ids(excluded))
+	assert.Contains(t, excluded[0]["reason"], "bans compute-node-3")
+
+	// The rule-based ban names compute-node-30 exactly, not compute-node-3.
+	res, err = discover(scripted(t, cib), plugin.Request{Node: "compute-node-30", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gfs2-proj"}, res.Filesystems)
+	assert.Contains(t, detailList(res, "excluded")[0]["reason"], "rule")
+}
+
+func TestSharedLab(t *testing.T) {
+	cib := read(t, labDir, "shared-lab", "gfs2-stack", "cibadmin-Q.xml")
+	// Both gfs2 resources are configured but cannot run: the clone is
+	// disabled, and the group's LVM member before the Filesystem is.
+	res, err := discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Empty(t, res.Filesystems)
+	disabled := detailList(res, "disabled")
+	assert.Equal(t, []string{"sharedfs", "sharedfs1"}, ids(disabled))
+	assert.Contains(t, disabled[1]["reason"], "sharedlv1")
+	assert.Equal(t, "shared_vg1", disabled[1]["group"])
+	assert.Equal(t, "shared_vg1-clone", disabled[1]["clone"])
+	assert.Equal(t, []string{"dlm"}, res.Details["dlm_resources"])
+
+	res, err = discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot",
+		Config: map[string]any{"fstypes": []any{"tmpfs"}}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"scratchfs"}, res.Filesystems)
+
+	// A node the CIB does not know runs nothing; prefix names do not match.
+	res, err = discover(scripted(t, cib), plugin.Request{Node: "compute-node-30", Action: "reboot",
+		Config: map[string]any{"fstypes": []any{"tmpfs"}}})
+	require.NoError(t, err)
+	assert.Empty(t, res.Filesystems)
+	assert.Equal(t, false, res.Details["node_in_cib"])
+	assert.Contains(t, detailList(res, "excluded")[0]["reason"], "not in the CIB")
+}
+
+func TestStandbyNodeStillReported(t *testing.T) {
+	cib := read(t, labDir, "standby-none", "cibadmin-Q-configuration.xml")
+	res, err := discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
+	assert.Equal(t, true, res.Details["node_standby"])
+}
+
+func TestFallbacksAndErrors(t *testing.T) {
+	cib := read(t, labDir, "location-ban", "cibadmin-Q.xml")
+	// cibadmin not granted: `pcs cluster cib` prints the same CIB.
+	ctx := plugintest.NewContext(t).Allow("pcs").Script("pcs", plugintest.Output(cib), "cluster", "cib")
+	res, err := discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(res.Filesystems))
+	assert.Equal(t, "pcs cluster cib", res.Details["config_source"])
+
+	// A resources-only document cannot answer placement: next source.
+	resOnly := read(t, labDir, "shared-lab", "gfs2-stack", "cibadmin-Q-resources.xml")
+	ctx = scripted(t, resOnly).Script("pcs", plugintest.Output(cib), "cluster", "cib")
+	res, err = discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Len(t, res.Filesystems, 2)
+	assert.Contains(t, res.Details["config_failures"].([]string)[0], "no <configuration>")
+
+	// Nothing works: the error quotes both attempts (real cibadmin stderr).
+	stderr := string(read(t, "..", "internal", "pcmk", "testdata", "cibadmin-no-cib.xml.stderr"))
+	ctx = plugintest.NewContext(t).Allow("cibadmin", "pcs").
+		Script("cibadmin", plugintest.Fail(105, stderr), cibadminArgs...).
+		Script("pcs", plugintest.Fail(1, "Error: unable to get cib"), "cluster", "cib")
+	_, err = discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "status 105: Could not connect to the CIB")
+	assert.Contains(t, err.Error(), "pcs cluster cib: command exited with status 1: Error: unable to get cib")
+
+	ctx = plugintest.NewContext(t).Allow("cibadmin").
+		Script("cibadmin", plugintest.Output([]byte("<cib><configuration>")), cibadminArgs...)
+	_, err = discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
+	assert.ErrorContains(t, err, "not valid XML")
+}
+
+func TestRegistered(t *testing.T) {
+	name, fn := plugin.Registered()
+	assert.Equal(t, "pcs-config", name)
+	assert.NotNil(t, fn)
+}
+
+func sorted(s []string) []string {
+	out := append([]string{}, s...)
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin/plugintest"
+)
+
+var labDir = filepath.Join("..", "..", "testdata", "pacemaker")
+
+type expectation struct {
+	Active    map[string][]string `json:"active"`
+	DLMActive map[string]bool     `json:"dlm_active"`
+}
+
+func read(t *testing.T, parts ...string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(parts...))
+	require.NoError(t, err)
+	return data
+}
+
+var (
+	crmMonArgs   = statusCommands[0].Args
+	cibadminArgs = configCommands[0].Args
+)
+
+// scripted returns a context where crm_mon and cibadmin print the given
+// real outputs for exactly the arguments the strategy must use.
+func scripted(t *testing.T, crmMon, cib []byte) *plugintest.Context {
+	return plugintest.NewContext(t).Allow("crm_mon", "cibadmin", "pcs").
+		Script("crm_mon", plugintest.Output(crmMon), crmMonArgs...).
+		Script("cibadmin", plugintest.Output(cib), cibadminArgs...)
+}
+
+// TestScenarios runs the strategy on every captured scenario and node and
+// compares with the README/expected.json of testdata/pacemaker.
+func TestScenarios(t *testing.T) {
+	var exp map[string]expectation
+	require.NoError(t, json.Unmarshal(read(t, labDir, "expected.json"), &exp))
+	tested := 0
+	for scenario, e := range exp {
+		dir := filepath.Join(labDir, scenario)
+		mon, err1 := os.ReadFile(filepath.Join(dir, "crm_mon-1-xml-inactive.xml"))
+		cib, err2 := os.ReadFile(filepath.Join(dir, "cibadmin-Q.xml"))
+		if err1 != nil || err2 != nil {
+			t.Logf("%s: not captured yet", scenario)
+			continue
+		}
+		for node, want := range e.Active {
+			t.Run(scenario+"/"+node, func(t *testing.T) {
+				ctx := scripted(t, mon, cib)
+				res, err := discover(ctx, plugin.Request{Node: node, Action: "reboot"})
+				require.NoError(t, err)
+				assert.Equal(t, sorted(want), sorted(res.Filesystems))
+				if dlm, ok := e.DLMActive[node]; ok {
+					assert.Equal(t, dlm, res.Details["dlm_active"])
+				}
+				calls := ctx.Calls()
+				assert.Equal(t, "crm_mon", calls[0].Name)
+				if len(want) == 0 {
+					// Nothing mounted there: one process answered.
+					if _, other := res.Details["other_filesystems"]; !other {
+						assert.Len(t, calls, 1)
+					}
+				} else {
+					assert.Len(t, calls, 2)
+					for _, r := range res.Details["resources"].([]map[string]any) {
+						assert.Equal(t, "gfs2", r["fstype"])
+						assert.NotEmpty(t, r["device"])
+						assert.NotEmpty(t, r["directory"])
+					}
+				}
+			})
+			tested++
+		}
+	}
+	assert.GreaterOrEqual(t, tested, 15, "scenario nodes tested")
+}
+
+func TestSharedLab(t *testing.T) {
+	dir := filepath.Join(labDir, "shared-lab", "gfs2-stack")
+	mon := read(t, dir, "crm_mon-1-xml-inactive-fencehistory.xml")
+	cib := read(t, dir, "cibadmin-Q-resources.xml")
+
+	// rabbit-node-1 runs dlm (a Dummy called dlm) and a tmpfs Filesystem.
+	ctx := scripted(t, mon, cib)
+	res, err := discover(ctx, plugin.Request{Node: "rabbit-node-1", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Empty(t, res.Filesystems)
+	assert.Equal(t, true, res.Details["dlm_active"])
+	assert.Equal(t, []string{"dlm"}, res.Details["dlm_resources"])
+	assert.Equal(t, []string{"scratchfs"}, res.Details["other_filesystems"])
+	assert.Equal(t, true, res.Details["node_online"])
+
+	// The fstypes setting widens what counts.
+	ctx = scripted(t, mon, cib)
+	res, err = discover(ctx, plugin.Request{Node: "rabbit-node-1", Action: "reboot",
+		Config: map[string]any{"fstypes": []any{"gfs2", "tmpfs"}}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"scratchfs"}, res.Filesystems)
+	r := res.Details["resources"].([]map[string]any)[0]
+	assert.Equal(t, "/mnt/scratch", r["directory"])
+	assert.Equal(t, "scratch-clone", r["clone"])
+	assert.Equal(t, "Started", r["role"])
+
+	// Offline compute-node-3 runs nothing: one crm_mon call, no cibadmin.
+	ctx = scripted(t, mon, cib)
+	res, err = discover(ctx, plugin.Request{Node: "compute-node-3", Action: "off"})
+	require.NoError(t, err)
+	assert.Empty(t, res.Filesystems)
+	assert.Equal(t, false, res.Details["dlm_active"])
+	assert.Equal(t, false, res.Details["node_online"])
+	assert.Len(t, ctx.Calls(), 1)
+
+	// A name that only prefixes a cluster node is not that node.
+	ctx = scripted(t, mon, cib)
+	res, err = discover(ctx, plugin.Request{Node: "rabbit-node-10", Action: "off"})
+	require.NoError(t, err)
+	assert.Empty(t, res.Filesystems)
+	assert.Equal(t, false, res.Details["node_in_cluster"])
+	assert.Equal(t, false, res.Details["dlm_active"])
+}
+
+func TestFallsBackToPcs(t *testing.T) {
+	pcsStatus := read(t, labDir, "location-ban", "pcs-status-xml.xml")
+	pcsCIB := read(t, labDir, "location-ban", "cibadmin-Q.xml")
+
+	// Neither crm_mon nor cibadmin granted: pcs gives the same documents.
+	ctx := plugintest.NewContext(t).Allow("pcs").
+		Script("pcs", plugintest.Output(pcsStatus), "status", "xml").
+		Script("pcs", plugintest.Output(pcsCIB), "cluster", "cib")
+	res, err := discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
+	assert.Equal(t, "pcs status xml", res.Details["status_source"])
+	assert.Equal(t, "pcs cluster cib", res.Details["config_source"])
+	failures := res.Details["status_failures"].([]string)
+	require.Len(t, failures, 1)
+	assert.Contains(t, failures[0], "not allowed")
+
+	// crm_mon runs but fails (real output for an unreadable CIB).
+	noCIB := read(t, "..", "internal", "pcmk", "testdata", "crm_mon-no-cib.xml")
+	ctx = plugintest.NewContext(t).Allow("crm_mon", "pcs", "cibadmin").
+		Script("crm_mon", plugintest.Output(noCIB), crmMonArgs...).
+		Script("pcs", plugintest.Output(pcsStatus), "status", "xml").
+		Script("cibadmin", plugintest.Output(pcsCIB), cibadminArgs...)
+	res, err = discover(ctx, plugin.Request{Node: "compute-node-30", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gfs2-proj"}, res.Filesystems)
+	assert.Contains(t, res.Details["status_failures"].([]string)[0], "Could not connect to the CIB")
+}
+
+func TestErrors(t *testing.T) {
+	mon := read(t, labDir, "location-ban", "crm_mon-1-xml-inactive.xml")
+	noCIBStderr := string(read(t, "..", "internal", "pcmk", "testdata", "cibadmin-no-cib.xml.stderr"))
+
+	// No status source works: an error naming every attempt.
+	ctx := plugintest.NewContext(t).Allow("crm_mon", "pcs").
+		Script("crm_mon", plugintest.Fail(102, "crm_mon: Connection to cluster failed"), crmMonArgs...).
+		Script("pcs", plugintest.Response{Err: errors.New("exec: /usr/sbin/pcs: no such file")}, "status", "xml")
+	_, err := discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cannot read Pacemaker status")
+	assert.Contains(t, err.Error(), "status 102: crm_mon: Connection to cluster failed")
+	assert.Contains(t, err.Error(), "no such file")
+
+	// Filesystems are active but the CIB cannot be read: not a silent
+	// empty answer, the error says which resources are unaccounted for.
+	ctx = plugintest.NewContext(t).Allow("crm_mon", "cibadmin").
+		Script("crm_mon", plugintest.Output(mon), crmMonArgs...).
+		Script("cibadmin", plugintest.Fail(105, noCIBStderr), cibadminArgs...)
+	_, err = discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "gfs2-home")
+	assert.Contains(t, err.Error(), "Could not connect to the CIB")
+	assert.Contains(t, err.Error(), "pcs cluster cib: not allowed")
+
+	// Garbage, truncation and timeouts are failures, never empty answers.
+	for name, resp := range map[string]plugintest.Response{
+		"garbage":   plugintest.Output([]byte("Segmentation fault")),
+		"timeout":   plugintest.Timeout(),
+		"truncated": {Result: plugin.ExecResult{Stdout: mon[:len(mon)/2], StdoutTruncated: true}},
+		"cut":       plugintest.Output(mon[:len(mon)/2]),
+	} {
+		ctx = plugintest.NewContext(t).Allow("crm_mon").Script("crm_mon", resp, crmMonArgs...)
+		_, err = discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+		assert.Error(t, err, name)
+	}
+}
+
+func TestRegistered(t *testing.T) {
+	name, fn := plugin.Registered()
+	assert.Equal(t, "pcs-status", name)
+	assert.NotNil(t, fn)
+}
+
+func sorted(s []string) []string {
+	out := append([]string{}, s...)
+	sort.Strings(out)
+	return out
+}
