@@ -186,7 +186,7 @@ func (d *decoder) setCommand(c *Config, key string, p []string, v any) error {
 		return nil
 	}
 	if !contains(commandKeys, p[2]) {
-		d.p.add(key, "unknown key"+suggest(p[2], commandKeys))
+		d.p.add(key, "unknown key"+dottedName(p, commandKeys, "command"))
 		return nil
 	}
 	if p[2] == "set_env" {
@@ -241,7 +241,7 @@ func (d *decoder) setStrategy(c *Config, key string, p []string, v any) error {
 		return nil
 	}
 	if !contains(strategyKeys, p[2]) {
-		d.p.add(key, "unknown key"+suggest(p[2], strategyKeys))
+		d.p.add(key, "unknown key"+dottedName(p, strategyKeys, "strategy"))
 		return nil
 	}
 	if p[2] == "config" {
@@ -296,6 +296,16 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// dottedName explains the likely cause when a name held a dot (the key
+// delimiter): strategies: {"a.b": {file: ...}} flattens to
+// strategies.a.b.file.
+func dottedName(p []string, fields []string, section string) string {
+	if len(p) > 3 && contains(fields, p[len(p)-1]) {
+		return " (" + section + " names cannot contain '.')"
+	}
+	return suggest(p[2], fields)
 }
 
 // suggest names the closest known key when a typo is likely.

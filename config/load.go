@@ -26,6 +26,10 @@ const (
 // larger is a mistake (a log given as --config) that must not slow a fence.
 const MaxFileSize = 1 << 20
 
+// defaultFile is DefaultFile; a variable only so tests do not depend on
+// what this machine has in /etc.
+var defaultFile = DefaultFile
+
 // defaultPath is used when PATH is not in the environment (fenced may run
 // agents with a bare environment).
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -85,7 +89,7 @@ func Load(opts LoadOptions) (*Loaded, error) {
 		path, explicit = envMap[EnvConfigFile], envMap[EnvConfigFile] != ""
 	}
 	if path == "" {
-		path = DefaultFile
+		path = defaultFile
 	}
 	fileK, err := loadFile(path, explicit)
 	if err != nil {
@@ -120,9 +124,21 @@ func Load(opts LoadOptions) (*Loaded, error) {
 	// from (koanf merges maps key by key and replaces leaves and lists).
 	sources := map[string]string{}
 	merged := koanf.New(".")
-	for _, l := range layers {
-		for _, key := range l.k.Keys() {
+	// The defaults are the largest layer: give merged its own fresh copy
+	// instead of paying koanf's reflective deep copy for it.
+	if err := merged.Load(mapProvider(toMap(Defaults())), nil); err != nil {
+		return nil, fmt.Errorf("config defaults: %w", err)
+	}
+	for i, l := range layers {
+		keys := l.k.Keys()
+		if len(keys) == 0 {
+			continue // an empty layer would still cost a deep copy
+		}
+		for _, key := range keys {
 			sources[key] = l.source(key)
+		}
+		if i == 0 {
+			continue
 		}
 		if err := merged.Merge(l.k); err != nil {
 			return nil, fmt.Errorf("config merge: %w", err)
@@ -135,7 +151,25 @@ func Load(opts LoadOptions) (*Loaded, error) {
 		return SourceDefault
 	}
 
-	p := &problems{source: sourceOf}
+	// A problem with a section ("commands.x") names the layer that
+	// declared it: the first key under it that a layer set.
+	sectionSource := func(key string) string {
+		if s, ok := sources[key]; ok {
+			return s
+		}
+		best := ""
+		for k, s := range sources {
+			if strings.HasPrefix(k, key+".") && s != SourceDefault && (best == "" || k < best) {
+				best = k
+			}
+		}
+		if best != "" {
+			return sources[best]
+		}
+		return SourceDefault
+	}
+
+	p := &problems{source: sectionSource}
 	d := decoder{p: p}
 	cfg := d.decode(merged.All())
 	loaded.Warnings = resolveCommands(&cfg, envMap)
