@@ -213,3 +213,40 @@ func sendSyslog(msg string) error {
 	defer s.Close()
 	return s.Crit(msg)
 }
+
+// MinFreeBytes is the free space the monitor action wants in the log
+// filesystem: a few thousand records.
+const MinFreeBytes = 16 << 20
+
+// CheckWritable is the monitor's log-directory check: the directory exists
+// or can be created, each log file can be opened for appending, a new file
+// can be created there (catches read-only filesystems), and the filesystem
+// has MinFreeBytes free.
+func CheckWritable(dir string) error {
+	if err := EnsureDir(dir); err != nil {
+		return err
+	}
+	for _, name := range []string{DetailedFile, ReadableFile, OperationalFile} {
+		f, _, err := openAppend(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		f.Close()
+	}
+	f, err := os.CreateTemp(dir, ".monitor-*")
+	if err != nil {
+		return fmt.Errorf("create a file in %s: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err == nil {
+		if free := st.Bavail * uint64(st.Bsize); free < MinFreeBytes {
+			return fmt.Errorf("only %d bytes free on the filesystem of %s (want %d)", free, dir, MinFreeBytes)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,51 @@
+// Command fence_gfs2_recorder is a Pacemaker fence agent that fences
+// nothing: it records each fence event and the GFS2 filesystems the target
+// node was using. See README.md and `fence_gfs2_recorder --help`.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/host"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/agent"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+)
+
+func main() {
+	// pacemaker-fenced SIGKILLs the process group on timeout; SIGTERM and
+	// SIGINT (an operator) end discovery early so the record is still written.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	a := &agent.Agent{
+		Stdin:     os.Stdin,
+		Stdout:    os.Stdout,
+		Stderr:    os.Stderr,
+		Environ:   os.Environ(),
+		NewSource: hostSource,
+		MonitorChecks: []agent.MonitorCheck{
+			{Name: "discovery strategies", Run: verifyStrategies},
+		},
+	}
+	code := a.Run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// hostSource runs strategies as WebAssembly modules in wazero.
+func hostSource(cfg *config.Config, logger *slog.Logger) (discovery.Source, func(context.Context) error) {
+	src := host.NewSource(cfg, logger)
+	return src, src.Close
+}
+
+// verifyStrategies makes monitor fail when an enabled chain has a strategy
+// that does not load, so a broken install shows as FAILED before a fence.
+func verifyStrategies(ctx context.Context, cfg *config.Config, _ *slog.Logger) error {
+	if !cfg.Discovery.Enabled {
+		return nil
+	}
+	return host.Verify(ctx, cfg)
+}

@@ -1,0 +1,283 @@
+// Package agent is the fence-agent core: it turns one invocation (argv, or
+// key=value lines on stdin when there is no argv) into an action and an exit
+// code, following ClusterLabs' FenceAgentAPI.
+//
+// on, off and reboot are recorded (with the GFS2 filesystems discovery finds)
+// and always succeed: the recorder sits beside the real fence device in a
+// topology level and must never be the reason a fence fails. metadata, help
+// and version have no side effects at all, since Pacemaker runs metadata as
+// the unprivileged hacluster user.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/options"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/version"
+)
+
+// Exit codes, as fence-agents' lib/fencing.py names them.
+const (
+	ExitOK           = 0 // EC_OK
+	ExitGenericError = 1 // EC_GENERIC_ERROR: bad usage, unknown action, failed monitor/validate-all
+)
+
+// SourceFactory builds the discovery source for one run and returns a
+// function that releases it. main wires host.NewSource; tests pass fakes.
+type SourceFactory func(cfg *config.Config, logger *slog.Logger) (src discovery.Source, closeFn func(context.Context) error)
+
+// AdminFunc runs the `plugins ...` subcommand (host/admin.Main).
+type AdminFunc func(ctx context.Context, cfg *config.Config, args []string, stdout, stderr io.Writer) int
+
+// MonitorCheck is one thing the monitor action verifies. The agent always
+// checks the configuration and the log directory first; main adds the
+// checks other packages own (strategies load, pairing safety check).
+type MonitorCheck struct {
+	Name string
+	Run  func(ctx context.Context, cfg *config.Config, logger *slog.Logger) error
+}
+
+// Agent holds the process's inputs and the seams to other packages. The zero
+// value of every field except Stdout/Stderr has a working default.
+type Agent struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Environ        []string
+	Now            func() time.Time
+	Hostname       func() (string, error)
+	// LoadConfig is config.Load unless a test says otherwise.
+	LoadConfig func(config.LoadOptions) (*config.Loaded, error)
+	// NewSource builds the discovery source. nil: every strategy attempt
+	// is a load error saying the runtime is missing.
+	NewSource SourceFactory
+	// Admin runs `plugins ...`; nil: the subcommand reports it is missing.
+	Admin AdminFunc
+	// MonitorChecks run after the built-in monitor checks, in order.
+	MonitorChecks []MonitorCheck
+	// Sleep waits for --delay; it returns early when ctx ends.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Syslog receives a record that could not be written to the log
+	// directory; nil: /dev/log.
+	Syslog func(msg string) error
+}
+
+func (a *Agent) defaults() {
+	if a.Stdout == nil {
+		a.Stdout = io.Discard
+	}
+	if a.Stderr == nil {
+		a.Stderr = io.Discard
+	}
+	if a.Now == nil {
+		a.Now = time.Now
+	}
+	if a.Hostname == nil {
+		a.Hostname = os.Hostname
+	}
+	if a.LoadConfig == nil {
+		a.LoadConfig = config.Load
+	}
+	if a.Sleep == nil {
+		a.Sleep = sleepCtx
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run executes one invocation; args excludes the program name.
+func (a *Agent) Run(ctx context.Context, args []string) int {
+	a.defaults()
+	var p *options.Parsed
+	if len(args) == 0 {
+		// FenceAgentAPI: options come on stdin only when there is no argv.
+		p = options.ParseStdin(a.Stdin)
+	} else {
+		var err error
+		if p, err = options.ParseArgs(args); err != nil {
+			a.errorf("%v\nTry '%s --help'.", err, options.AgentName)
+			return ExitGenericError
+		}
+	}
+
+	// Commands without side effects: nothing is read, created or logged.
+	switch {
+	case p.Flag(options.Help):
+		_ = options.WriteHelp(a.Stdout)
+		return ExitOK
+	case p.Flag(options.Version):
+		fmt.Fprintf(a.Stdout, "%s %s\n", options.AgentName, version.Version)
+		return ExitOK
+	case p.Flag(options.PrintMarkdown):
+		_ = options.WriteMarkdown(a.Stdout)
+		return ExitOK
+	case p.Subcommand == options.SubConfig || p.Flag(options.ShowConfig):
+		return a.showConfig(p)
+	case p.Subcommand == options.SubPlugins:
+		return a.plugins(ctx, p)
+	}
+
+	action := p.Action()
+	switch action {
+	case "metadata":
+		if err := options.WriteMetadata(a.Stdout); err != nil {
+			a.errorf("write metadata: %v", err)
+			return ExitGenericError
+		}
+		return ExitOK
+	case "status":
+		// A recorder cannot know the power state and must never claim a
+		// node is off: that could let Pacemaker consider it fenced.
+		fmt.Fprintln(a.Stdout, "Status: ON")
+		return ExitOK
+	}
+	if !options.IsAction(action) {
+		a.errorf("unknown action %s (known actions: %s)", options.Quote(action), strings.Join(options.Actions, ", "))
+		return ExitGenericError
+	}
+	run := a.loadConfig(p)
+	if action != "on" && action != "off" && action != "reboot" {
+		// A fence logs these to the operational log (and stderr) itself.
+		for _, w := range p.Warnings {
+			a.errorf("warning: %s", w)
+		}
+	}
+	switch action {
+	case "list":
+		return a.list(run)
+	case "validate-all":
+		return a.validateAll(run)
+	case "monitor":
+		return a.monitor(ctx, run)
+	default: // on, off, reboot
+		return a.fence(ctx, run, p, action)
+	}
+}
+
+// runConfig is the configuration of this run, or the fallback used to
+// record despite a bad one.
+type runConfig struct {
+	cfg      config.Config
+	loaded   *config.Loaded // nil when loading failed
+	err      error          // why loading failed (bad file, env or option values)
+	warnings []string
+}
+
+// loadConfig loads the layered configuration with the option layer. When
+// that fails, cfg is the built-in defaults plus the option-layer values that
+// are valid on their own (log_dir, verbose, discovery switched off), so a
+// fence is still recorded where the operator asked.
+func (a *Agent) loadConfig(p *options.Parsed) runConfig {
+	overrides, optErrs := p.Overrides()
+	var rc runConfig
+	if len(optErrs) == 0 {
+		l, err := a.LoadConfig(config.LoadOptions{File: p.ConfigFile(), Environ: a.Environ,
+			Overrides: overrides, OverrideLayer: p.Layer})
+		if err == nil {
+			rc = runConfig{cfg: l.Config, loaded: l, warnings: l.Warnings}
+		} else {
+			rc.err = err
+		}
+	} else {
+		rc.err = errors.Join(optErrs...)
+	}
+	if rc.err != nil {
+		rc.cfg = config.Defaults()
+		if s, ok := overrides["log_dir"].(string); ok && s != "" {
+			rc.cfg.LogDir = s
+		}
+		if b, ok := overrides["verbose"].(bool); ok {
+			rc.cfg.Verbose = b
+		}
+		if b, ok := overrides["discovery.enabled"].(bool); ok && !b {
+			rc.cfg.Discovery.Enabled = false
+		}
+	}
+	if rc.cfg.RecorderNode == "" {
+		if h, err := a.Hostname(); err == nil {
+			rc.cfg.RecorderNode = h
+		}
+	}
+	return rc
+}
+
+func (a *Agent) errorf(format string, args ...any) {
+	fmt.Fprintf(a.Stderr, "%s: %s\n", options.AgentName, fmt.Sprintf(format, args...))
+}
+
+func (a *Agent) showConfig(p *options.Parsed) int {
+	overrides, optErrs := p.Overrides()
+	if len(optErrs) > 0 {
+		a.errorf("%v", errors.Join(optErrs...))
+		return ExitGenericError
+	}
+	l, err := a.LoadConfig(config.LoadOptions{File: p.ConfigFile(), Environ: a.Environ,
+		Overrides: overrides, OverrideLayer: p.Layer})
+	if err != nil {
+		a.errorf("invalid configuration: %v", err)
+		return ExitGenericError
+	}
+	l.Print(a.Stdout)
+	for _, w := range l.Warnings {
+		a.errorf("warning: %s", w)
+	}
+	return ExitOK
+}
+
+func (a *Agent) plugins(ctx context.Context, p *options.Parsed) int {
+	if a.Admin == nil {
+		a.errorf("the plugins subcommand is not available in this build")
+		return ExitGenericError
+	}
+	overrides, optErrs := p.Overrides()
+	if len(optErrs) > 0 {
+		a.errorf("%v", errors.Join(optErrs...))
+		return ExitGenericError
+	}
+	l, err := a.LoadConfig(config.LoadOptions{File: p.ConfigFile(), Environ: a.Environ,
+		Overrides: overrides, OverrideLayer: p.Layer})
+	if err != nil {
+		a.errorf("invalid configuration: %v", err)
+		return ExitGenericError
+	}
+	return a.Admin(ctx, &l.Config, p.SubArgs, a.Stdout, a.Stderr)
+}
+
+func (a *Agent) list(rc runConfig) int {
+	if rc.err != nil {
+		a.errorf("invalid configuration: %v", rc.err)
+		return ExitGenericError
+	}
+	for _, h := range rc.cfg.Hosts {
+		fmt.Fprintln(a.Stdout, h)
+	}
+	return ExitOK
+}
+
+func (a *Agent) validateAll(rc runConfig) int {
+	if rc.err != nil {
+		a.errorf("invalid configuration: %v", rc.err)
+		return ExitGenericError
+	}
+	for _, w := range rc.warnings {
+		a.errorf("warning: %s", w)
+	}
+	return ExitOK
+}

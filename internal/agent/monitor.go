@@ -1,0 +1,54 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record"
+)
+
+// monitor answers Pacemaker's periodic health check. It fails (so the
+// device shows FAILED in crm_mon) when a fence could not be recorded
+// properly: bad configuration, a log directory that cannot take a record,
+// or a failing check added by main (strategies, pairing safety).
+func (a *Agent) monitor(ctx context.Context, rc runConfig) int {
+	var logger *slog.Logger
+	failed := false
+	fail := func(check string, err error) {
+		failed = true
+		a.errorf("monitor: %s: %v", check, err)
+		if logger != nil {
+			logger.Error("monitor check failed", "check", check, "error", err)
+		}
+	}
+	if rc.err != nil {
+		fail("configuration", rc.err)
+	}
+	if err := record.CheckWritable(rc.cfg.LogDir); err != nil {
+		fail("log directory", err)
+	} else {
+		oplog, err := record.OpenOpLog(rc.cfg.LogDir, rc.cfg.Verbose, a.Stderr)
+		if err == nil {
+			defer oplog.Close()
+			logger = oplog.Logger
+			if rc.err != nil {
+				logger.Error("monitor check failed", "check", "configuration", "error", rc.err)
+			}
+		}
+	}
+	if rc.err == nil {
+		for _, c := range a.MonitorChecks {
+			if err := c.Run(ctx, &rc.cfg, logger); err != nil {
+				fail(c.Name, err)
+			}
+		}
+	}
+	if failed {
+		return ExitGenericError
+	}
+	if logger != nil {
+		// Every 10-60 s from Pacemaker: only worth a line when debugging.
+		logger.Debug("monitor ok", "checks", 2+len(a.MonitorChecks))
+	}
+	return ExitOK
+}
