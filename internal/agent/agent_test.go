@@ -54,7 +54,9 @@ func (f *fakeSource) Strategy(_ context.Context, name string) (discovery.Strateg
 
 type strategyFunc func(context.Context, discovery.Target) discovery.Attempt
 
-func (s strategyFunc) Discover(ctx context.Context, t discovery.Target) discovery.Attempt { return s(ctx, t) }
+func (s strategyFunc) Discover(ctx context.Context, t discovery.Target) discovery.Attempt {
+	return s(ctx, t)
+}
 
 type harness struct {
 	t       *testing.T
