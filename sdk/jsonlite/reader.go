@@ -56,7 +56,7 @@ var kindNames = [...]string{"invalid", "null", "bool", "number", "string", "arra
 
 func (k Kind) String() string {
 	if k < 0 || int(k) >= len(kindNames) {
-		return "Kind(" + strconv.Itoa(int(k)) + ")"
+		return "Kind(" + string(appendInt(nil, int64(k))) + ")"
 	}
 	return kindNames[k]
 }
@@ -79,7 +79,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return "jsonlite: offset " + strconv.Itoa(e.Offset) + ": " + e.Msg
+	return "jsonlite: offset " + string(appendInt(nil, int64(e.Offset))) + ": " + e.Msg
 }
 
 // Unwrap returns ErrMismatch for kind and range mismatches, else nil.
@@ -203,7 +203,7 @@ func quoteByte(c byte) string {
 // enter consumes the opening bracket of a container and counts its depth.
 func (r *Reader) enter() error {
 	if r.depth >= MaxDepth {
-		return r.syntax(r.pos, "nesting deeper than "+strconv.Itoa(MaxDepth)+" levels")
+		return r.syntax(r.pos, "nesting deeper than 1000 levels")
 	}
 	r.depth++
 	r.pos++

@@ -2,7 +2,6 @@ package jsonlite
 
 import (
 	"errors"
-	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -44,7 +43,7 @@ func (w *Writer) Err() error {
 		return w.err
 	}
 	if len(w.stack) > 0 {
-		return errors.New("jsonlite: writer: " + strconv.Itoa(len(w.stack)) + " unclosed array(s)/object(s)")
+		return errors.New("jsonlite: writer: " + string(appendInt(nil, int64(len(w.stack)))) + " unclosed array(s)/object(s)")
 	}
 	return nil
 }
@@ -146,7 +145,7 @@ func (w *Writer) String(s string) {
 // Int writes an integer.
 func (w *Writer) Int(n int64) {
 	if w.beforeValue() {
-		w.buf = strconv.AppendInt(w.buf, n, 10)
+		w.buf = appendInt(w.buf, n)
 		w.afterValue()
 	}
 }
@@ -158,7 +157,7 @@ func (w *Writer) Float(f float64) {
 		return
 	}
 	if f-f != 0 { // NaN or ±Inf
-		w.misuse("unsupported float value " + strconv.FormatFloat(f, 'g', -1, 64))
+		w.misuse("unsupported float value " + nonFinite(f))
 		w.buf = append(w.buf, "null"...)
 	} else {
 		w.buf = appendFloat(w.buf, f)
@@ -169,7 +168,11 @@ func (w *Writer) Float(f float64) {
 // Bool writes true or false.
 func (w *Writer) Bool(b bool) {
 	if w.beforeValue() {
-		w.buf = strconv.AppendBool(w.buf, b)
+		if b {
+			w.buf = append(w.buf, "true"...)
+		} else {
+			w.buf = append(w.buf, "false"...)
+		}
 		w.afterValue()
 	}
 }
@@ -185,8 +188,9 @@ func (w *Writer) Null() {
 // Value writes v, which may be a string, bool, int, int64, float64,
 // []string, []any, map[string]any, map[string]string, []map[string]any or
 // nil, nested in any way. Map keys are sorted, so equal values give equal
-// bytes; nil slices and maps are written as null, as encoding/json does. On an unsupported type (or a NaN/Inf float) nothing is written and
-// the error is returned (and kept for Err).
+// bytes; nil slices and maps are written as null, as encoding/json does.
+// On an unsupported type (or a NaN/Inf float) nothing is written and the
+// error is returned (and kept for Err).
 func (w *Writer) Value(v any) error {
 	saved := *w
 	savedStack := len(w.stack)
@@ -209,7 +213,7 @@ func (w *Writer) Value(v any) error {
 
 func (w *Writer) value(v any, depth int) error {
 	if depth > MaxDepth {
-		return errors.New("jsonlite: writer: value nested deeper than " + strconv.Itoa(MaxDepth) + " levels")
+		return errors.New("jsonlite: writer: value nested deeper than 1000 levels")
 	}
 	switch v := v.(type) {
 	case nil:
@@ -224,7 +228,7 @@ func (w *Writer) value(v any, depth int) error {
 		w.Int(v)
 	case float64:
 		if v-v != 0 {
-			return errors.New("jsonlite: writer: unsupported float value " + strconv.FormatFloat(v, 'g', -1, 64))
+			return errors.New("jsonlite: writer: unsupported float value " + nonFinite(v))
 		}
 		w.Float(v)
 	case []string:
@@ -302,8 +306,57 @@ func sortedKeys[V any](m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	sortStrings(keys)
 	return keys
+}
+
+// sortStrings is a Shell sort: slices.Sort would add about 24 KB of generic
+// sorting code to every guest, and the maps written here are small.
+func sortStrings(a []string) {
+	gap := 1
+	for gap < len(a)/3 {
+		gap = 3*gap + 1
+	}
+	for ; gap > 0; gap /= 3 {
+		for i := gap; i < len(a); i++ {
+			for j := i; j >= gap && a[j] < a[j-gap]; j -= gap {
+				a[j], a[j-gap] = a[j-gap], a[j]
+			}
+		}
+	}
+}
+
+// nonFinite names a NaN or infinite float for an error message.
+func nonFinite(f float64) string {
+	switch {
+	case f != f:
+		return "NaN"
+	case f > 0:
+		return "+Inf"
+	}
+	return "-Inf"
+}
+
+// appendInt is strconv.AppendInt(b, n, 10) without linking strconv's
+// general integer formatting into guests.
+func appendInt(b []byte, n int64) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	u := uint64(n)
+	if n < 0 {
+		u = -u
+	}
+	for u >= 10 {
+		i--
+		tmp[i] = byte('0' + u%10)
+		u /= 10
+	}
+	i--
+	tmp[i] = byte('0' + u)
+	if n < 0 {
+		b = append(b, '-')
+	}
+	return append(b, tmp[i:]...)
 }
 
 // appendFloat formats like encoding/json: shortest representation, 'f'
