@@ -26,6 +26,7 @@ type mountUse struct {
 	storageName string
 	storageUID  string
 	storageType string // spec.fileSystemType, when the NnfStorage was read
+	storageGone bool   // the NnfStorage has a deletionTimestamp
 	how         string // byLabels, byUID or byLabelOnly
 	note        string // why the identification is weaker than usual
 	lockTable   string
@@ -250,6 +251,7 @@ func identify(uses []*mountUse, s settings, k *kubectl, details map[string]any, 
 		uid, ns, name := u.cm.labels[labelTargetUID], u.cm.labels[labelProfileNS], u.cm.labels[labelProfileName]
 		if o, ok := byUIDs[uid]; ok && uid != "" {
 			u.storageNS, u.storageName, u.storageUID, u.storageType, u.how = o.namespace, o.name, o.uid, o.fsType, byUID
+			u.storageGone = o.deleting
 			if ns != "" && name != "" && ns+"/"+name != o.namespace+"/"+o.name {
 				u.note = "labels name " + ns + "/" + name + " but the uid belongs to " + o.namespace + "/" + o.name
 			}
@@ -265,7 +267,7 @@ func identify(uses []*mountUse, s settings, k *kubectl, details map[string]any, 
 		}
 		u.storageNS, u.storageName, u.storageUID, u.how = ns, name, uid, byLabelOnly
 		if o, ok := byName[ns+"/"+name]; ok {
-			u.storageType = o.fsType
+			u.storageType, u.storageGone = o.fsType, o.deleting
 			if uid == "" {
 				u.storageUID = o.uid
 				u.note = "no uid label; matched the NnfStorage by name"
@@ -376,6 +378,9 @@ func (u *mountUse) detail() map[string]any {
 	}
 	if u.cm.deleting {
 		d["deleting"] = true
+	}
+	if u.storageGone {
+		d["nnfStorageDeleting"] = true
 	}
 	return d
 }

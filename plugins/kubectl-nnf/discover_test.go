@@ -129,6 +129,21 @@ func TestLockTables(t *testing.T) {
 	}
 }
 
+// kubectl prints a get of exactly one name as the object, not as a List.
+func TestLockTableFromSingleObjectDocument(t *testing.T) {
+	one := []byte(`{"apiVersion":"nnf.cray.hpe.com/v1alpha11","kind":"NnfNodeStorage","metadata":{"name":"default-fluxjob-101-0-gfs2-0","namespace":"rabbit-node-1","uid":"8d458b7e-0000-4000-8000-000000000000"},"spec":{"fileSystemType":"gfs2"}}`)
+	ctx := plugintest.NewContext(t).Allow("kubectl").
+		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/compute-node-2.json")), cmArgs("compute-node-2")...).
+		Script("kubectl", plugintest.Output(one), "get", "nnfnodestorages.nnf.cray.hpe.com", "-n", "rabbit-node-1", "default-fluxjob-101-0-gfs2-0", "-o", "json")
+	res, err := discover(ctx, request("compute-node-2", map[string]any{"lock_table": true}))
+	require.NoError(t, err)
+	// "8d458" in hex is 3864343538; allocation index 1.
+	assert.Equal(t, "rabbit-node-1:fs-01-3864343538", res.Details["mounts"].([]map[string]any)[0]["lockTable"])
+
+	_, err = parseNnfObjects([]byte(`{"kind":"Status","metadata":{}}`), kindNnfNodeStorage)
+	assert.EqualError(t, err, "kubectl printed NnfNodeStorage JSON that is neither a list nor a NnfNodeStorage")
+}
+
 func TestLockTableFailureIsNotFatal(t *testing.T) {
 	ctx := plugintest.NewContext(t).Allow("kubectl").
 		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/compute-node-2.json")), cmArgs("compute-node-2")...).

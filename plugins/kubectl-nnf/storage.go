@@ -17,16 +17,24 @@ type nnfObject struct {
 	deleting  bool
 }
 
-// parseNnfObjects streams a `kubectl get <nnf resource> -o json` list and
-// keeps the items of kind want. Mistyped fields are treated as absent, as in
-// parseClientMounts; items of another kind are dropped.
+// parseNnfObjects streams a `kubectl get <nnf resource> -o json` document and
+// keeps the objects of kind want. kubectl prints a List, except for a get of
+// exactly one name, where it prints the object itself; both are accepted.
+// Mistyped fields are treated as absent, as in parseClientMounts; objects of
+// another kind are dropped.
 func parseNnfObjects(data []byte, want string) ([]nnfObject, error) {
 	var out []nnfObject
+	var top nnfObject // the document itself, when it is a single object
+	keep := func(o nnfObject) {
+		if (o.kind == "" || o.kind == want) && o.name != "" {
+			out = append(out, o)
+		}
+	}
 	r := jsonlite.NewReader(data)
 	sawItems := false
 	err := r.Object(func(key string) error {
 		if key != "items" {
-			return nil
+			return readNnfField(r, key, &top)
 		}
 		if r.Peek() != jsonlite.Array {
 			return errors.New(`"items" is not a list`)
@@ -34,42 +42,9 @@ func parseNnfObjects(data []byte, want string) ([]nnfObject, error) {
 		sawItems = true
 		return r.Array(func(int) error {
 			var o nnfObject
-			err := optObject(r, func(key string) error {
-				var err error
-				switch key {
-				case "kind":
-					o.kind, err = optString(r)
-				case "metadata":
-					err = optObject(r, func(key string) error {
-						var err error
-						switch key {
-						case "name":
-							o.name, err = optString(r)
-						case "namespace":
-							o.namespace, err = optString(r)
-						case "uid":
-							o.uid, err = optString(r)
-						case "deletionTimestamp":
-							var ts string
-							ts, err = optString(r)
-							o.deleting = ts != ""
-						}
-						return err
-					})
-				case "spec":
-					err = optObject(r, func(key string) error {
-						if key != "fileSystemType" {
-							return nil
-						}
-						var err error
-						o.fsType, err = optString(r)
-						return err
-					})
-				}
-				return err
-			})
-			if err == nil && (o.kind == "" || o.kind == want) && o.name != "" {
-				out = append(out, o)
+			err := optObject(r, func(key string) error { return readNnfField(r, key, &o) })
+			if err == nil {
+				keep(o)
 			}
 			return err
 		})
@@ -81,7 +56,46 @@ func parseNnfObjects(data []byte, want string) ([]nnfObject, error) {
 		return nil, errors.New("kubectl printed unreadable " + want + " JSON: " + err.Error())
 	}
 	if !sawItems {
-		return nil, errors.New("kubectl printed " + want + ` JSON without an "items" list`)
+		if top.kind != want {
+			return nil, errors.New("kubectl printed " + want + ` JSON that is neither a list nor a ` + want)
+		}
+		keep(top)
 	}
 	return out, nil
+}
+
+// readNnfField reads the member key of an object into o.
+func readNnfField(r *jsonlite.Reader, key string, o *nnfObject) error {
+	var err error
+	switch key {
+	case "kind":
+		o.kind, err = optString(r)
+	case "metadata":
+		err = optObject(r, func(key string) error {
+			var err error
+			switch key {
+			case "name":
+				o.name, err = optString(r)
+			case "namespace":
+				o.namespace, err = optString(r)
+			case "uid":
+				o.uid, err = optString(r)
+			case "deletionTimestamp":
+				var ts string
+				ts, err = optString(r)
+				o.deleting = ts != ""
+			}
+			return err
+		})
+	case "spec":
+		err = optObject(r, func(key string) error {
+			if key != "fileSystemType" {
+				return nil
+			}
+			var err error
+			o.fsType, err = optString(r)
+			return err
+		})
+	}
+	return err
 }

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
+)
+
+const kubectlPath = "/usr/bin/kubectl"
+
+// execContext is a plugin.Context whose Exec really runs kubectl, the way the
+// host does: argv directly, a minimal environment with KUBECONFIG set, its
+// own process group killed at the deadline.
+type execContext struct {
+	kubeconfig string
+	home       string
+	timeout    time.Duration
+
+	mu     sync.Mutex
+	calls  [][]string
+	logs   []string
+	logger *plugin.Logger
+}
+
+func newExecContext(t testing.TB, s *fakekube.Server) *execContext {
+	t.Helper()
+	if _, err := os.Stat(kubectlPath); err != nil {
+		t.Skipf("SKIPPED: %s not installed (%v): the real-kubectl tests need it", kubectlPath, err)
+	}
+	dir := t.TempDir()
+	kc, err := s.WriteKubeconfig(dir)
+	require.NoError(t, err)
+	c := &execContext{kubeconfig: kc, home: dir, timeout: 10 * time.Second}
+	c.logger = plugin.NewLogger(func(_ plugin.Level, msg string) {
+		c.mu.Lock()
+		c.logs = append(c.logs, msg)
+		c.mu.Unlock()
+	})
+	return c
+}
+
+func (c *execContext) Exec(name string, args ...string) (*plugin.ExecResult, error) {
+	c.mu.Lock()
+	c.calls = append(c.calls, append([]string(nil), args...))
+	c.mu.Unlock()
+	if name != "kubectl" {
+		return nil, errors.New("exec " + name + ": " + plugin.ErrDenied.Error())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	cmd := exec.Command(kubectlPath, args...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "HOME=" + c.home, "KUBECONFIG=" + c.kubeconfig}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	res := &plugin.ExecResult{}
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			res.ExitCode = ee.ExitCode()
+		} else if err != nil {
+			return nil, err
+		}
+	case <-ctx.Done():
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		res.ExitCode, res.TimedOut = -1, true
+	}
+	res.Stdout, res.Stderr = out.Bytes(), errb.Bytes()
+	return res, nil
+}
+
+func (c *execContext) Logger() *plugin.Logger { return c.logger }
+
+func startFake(t testing.TB, opts fakekube.Options) *fakekube.Server {
+	t.Helper()
+	s, err := fakekube.Start(opts)
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// trickyOptions serves the public fixtures plus testdata/nnf/tricky.
+func trickyOptions(t testing.TB) fakekube.Options {
+	dir := filepath.Join(testdataDir(t), "tricky")
+	return fakekube.Options{Fixtures: append(fakekube.DefaultFixtures(),
+		filepath.Join(dir, "clientmounts.json"), filepath.Join(dir, "nnfstorages.json"))}
+}
+
+// freshCache gives each discovery kubectl's cold path, as a first fence would.
+func freshCache(t *testing.T, cfg map[string]any) map[string]any {
+	out := map[string]any{"cache_dir": filepath.Join(t.TempDir(), "kube-cache")}
+	for k, v := range cfg {
+		out[k] = v
+	}
+	return out
+}
+
+// listCalls counts the list/get requests the server saw, by resource.
+func listCalls(s *fakekube.Server) map[string]int {
+	m := map[string]int{}
+	for _, r := range s.ResourceRequests() {
+		m[r.Resource]++
+	}
+	return m
+}
+
+func TestRealKubectlFixtures(t *testing.T) {
+	e := loadExpected(t, "fixtures/expected.json")
+	s := startFake(t, fakekube.Options{})
+	for _, node := range nodes(e.Computes) {
+		t.Run(node, func(t *testing.T) {
+			ctx := newExecContext(t, s)
+			s.ResetRequests()
+			res, err := discover(ctx, request(node, freshCache(t, nil)))
+			require.NoError(t, err)
+			assertMatches(t, e, node, res, false)
+			assert.Equal(t, 1, res.Details["kubectl_calls"])
+			assert.Equal(t, map[string]int{"clientmounts": 1}, listCalls(s), "one list call per discovery")
+			reqs := s.ResourceRequests()
+			require.Len(t, reqs, 1)
+			assert.Equal(t, "/apis/dataworkflowservices.github.io/v1alpha7/namespaces/"+node+"/clientmounts", reqs[0].Path)
+		})
+	}
+}
+
+func TestRealKubectlFixturesVerifiedWithLockTables(t *testing.T) {
+	e := loadExpected(t, "fixtures/expected.json")
+	s := startFake(t, fakekube.Options{})
+	for _, node := range nodes(e.Computes) {
+		t.Run(node, func(t *testing.T) {
+			ctx := newExecContext(t, s)
+			s.ResetRequests()
+			res, err := discover(ctx, request(node, freshCache(t, map[string]any{"verify_nnfstorage": true, "lock_table": true})))
+			require.NoError(t, err)
+			assertMatches(t, e, node, res, true)
+			calls := listCalls(s)
+			if len(e.Computes[node]) == 0 {
+				assert.Equal(t, map[string]int{"clientmounts": 1}, calls)
+				return
+			}
+			assert.Equal(t, 1, calls["clientmounts"])
+			assert.Equal(t, 1, calls["nnfstorages"])
+			// One kubectl per rabbit; kubectl gets each named object.
+			assert.Equal(t, len(e.Details[node]), calls["nnfnodestorages"])
+			assert.Equal(t, 3, res.Details["kubectl_calls"])
+			assert.Equal(t, byUID, res.Details["identified_by"])
+		})
+	}
+}
+
+func TestRealKubectlTricky(t *testing.T) {
+	e := loadExpected(t, "tricky/expected.json")
+	s := startFake(t, trickyOptions(t))
+	all := append(nodes(e.Computes), nodes(e.Errors)...)
+	sort.Strings(all)
+	for _, node := range all {
+		t.Run(node, func(t *testing.T) {
+			ctx := newExecContext(t, s)
+			s.ResetRequests()
+			res, err := discover(ctx, request(node, freshCache(t, nil)))
+			if want, ok := e.Errors[node]; ok {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), want)
+				assert.Empty(t, res.Filesystems)
+			} else {
+				require.NoError(t, err)
+				assertMatches(t, e, node, res, false)
+			}
+			assert.Equal(t, e.KubectlCalls[node], res.Details["kubectl_calls"], "kubectl processes")
+			assert.Equal(t, e.KubectlCalls[node], len(s.ResourceRequests()), "list calls")
+			if want, ok := e.IdentifiedBy[node]; ok {
+				assert.Equal(t, want, res.Details["identified_by"])
+			}
+		})
+	}
+}
+
+func TestRealKubectlServerFaults(t *testing.T) {
+	cases := []struct {
+		name  string
+		fault fakekube.Fault
+		cfg   map[string]any
+		want  string
+	}{
+		{"403 with an empty List", fakekube.Fault{Resource: "clientmounts", Status: http.StatusForbidden}, nil,
+			`(exit status 1): Error from server (Forbidden): clientmounts.dataworkflowservices.github.io is forbidden`},
+		{"500", fakekube.Fault{Status: http.StatusInternalServerError}, nil,
+			"(exit status 1): Error from server (InternalError): Internal error occurred: injected failure"},
+		{"garbage body", fakekube.Fault{Garbage: true}, nil, "(exit status 1): error: invalid character '<' looking for beginning of value"},
+		{"truncated body", fakekube.Fault{TruncateAt: 300}, nil, "(exit status 1): error: unexpected end of JSON input"},
+		{"hang cut by request_timeout", fakekube.Fault{Hang: true}, map[string]any{"request_timeout": "1s"},
+			// kubectl words it "context deadline exceeded" or "Client.Timeout
+			// exceeded", depending on where its deadline fires.
+			"(exit status 1): Unable to connect to the server: "},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startFake(t, fakekube.Options{})
+			s.Inject(tc.fault)
+			ctx := newExecContext(t, s)
+			res, err := discover(ctx, request("compute-node-3", freshCache(t, tc.cfg)))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "kubectl failed while listing ClientMounts in namespace compute-node-3")
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Empty(t, res.Filesystems)
+		})
+	}
+}
+
+func TestRealKubectlHangKilledAtDeadline(t *testing.T) {
+	s := startFake(t, fakekube.Options{})
+	s.Inject(fakekube.Fault{Hang: true})
+	ctx := newExecContext(t, s)
+	ctx.timeout = 1500 * time.Millisecond
+	begin := time.Now()
+	_, err := discover(ctx, request("compute-node-3", freshCache(t, nil)))
+	require.Error(t, err)
+	assert.Equal(t, "kubectl timed out while listing ClientMounts in namespace compute-node-3", err.Error())
+	assert.Less(t, time.Since(begin), 5*time.Second)
+}
+
+func TestRealKubectlNnfStoragesForbiddenWhenNeeded(t *testing.T) {
+	s := startFake(t, trickyOptions(t))
+	s.Inject(fakekube.Fault{Resource: "nnfstorages", Status: http.StatusForbidden})
+	ctx := newExecContext(t, s)
+	_, err := discover(ctx, request("compute-node-31", freshCache(t, nil)))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ClientMount labels do not name every NnfStorage and the NnfStorages could not be read")
+	assert.Contains(t, err.Error(), "Forbidden")
+
+	// Labels complete: verification is lost, the answer is not.
+	res, err := discover(ctx, request("compute-node-30", freshCache(t, map[string]any{"verify_nnfstorage": true})))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ns2/projgfs"}, res.Filesystems)
+	assert.Equal(t, byLabelOnly, res.Details["identified_by"])
+}
+
+func TestRealKubectlUnknownAPIVersion(t *testing.T) {
+	s := startFake(t, fakekube.Options{ServeVersions: map[string]string{"dataworkflowservices.github.io": "v1alpha99"}})
+	ctx := newExecContext(t, s)
+	// Unpinned (default): kubectl follows the server; the answer stands and
+	// the unknown version is flagged.
+	res, err := discover(ctx, request("compute-node-3", freshCache(t, nil)))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"default/fluxjob-102-0", "default/projgfs"}, res.Filesystems)
+	assert.Equal(t, []string{"dataworkflowservices.github.io/v1alpha99"}, res.Details["unknown_api_versions"])
+	assert.NotEmpty(t, ctx.logs)
+
+	// Pinned to a version the server no longer serves.
+	_, err = discover(ctx, request("compute-node-3", freshCache(t, map[string]any{"clientmount_version": "v1alpha7"})))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `the server doesn't have a resource type "clientmounts"`)
+	assert.Contains(t, err.Error(), "are the DWS/NNF CRDs installed?")
+}
+
+func TestRealKubectlCRDsNotInstalled(t *testing.T) {
+	s := startFake(t, fakekube.Options{OmitGroups: []string{"dataworkflowservices.github.io"}})
+	ctx := newExecContext(t, s)
+	_, err := discover(ctx, request("compute-node-3", freshCache(t, nil)))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "doesn't have a resource type")
+	assert.Empty(t, s.ResourceRequests())
+}
+
+func TestRealKubectlConnectionRefused(t *testing.T) {
+	s := startFake(t, fakekube.Options{})
+	ctx := newExecContext(t, s)
+	s.Close()
+	_, err := discover(ctx, request("compute-node-3", freshCache(t, nil)))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "(exit status 1): ")
+	assert.Contains(t, err.Error(), "refused")
+}
+
+func TestRealKubectlMissingBinary(t *testing.T) {
+	s := startFake(t, fakekube.Options{})
+	ctx := &missingKubectl{newExecContext(t, s)}
+	_, err := discover(ctx, request("compute-node-3", nil))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "kubectl could not be run")
+	assert.Contains(t, err.Error(), "no such file or directory")
+}
+
+// missingKubectl runs a kubectl path that does not exist, as when the
+// package is not installed on a rabbit.
+type missingKubectl struct{ *execContext }
+
+func (m *missingKubectl) Exec(name string, args ...string) (*plugin.ExecResult, error) {
+	cmd := exec.Command("/nonexistent/kubectl", args...)
+	if err := cmd.Run(); err != nil {
+		return nil, err
+	}
+	return &plugin.ExecResult{}, nil
+}
