@@ -35,7 +35,7 @@ func TestBrokenModulesAreLoadErrors(t *testing.T) {
 			"imports fgr.open_file, which this host (ABI 1) does not provide"},
 		{"corrupt file", corrupt, discovery.OutcomeLoadError, "is not a usable WebAssembly module"},
 		{"not wasm at all", notWasm, discovery.OutcomeLoadError, "is not a usable WebAssembly module"},
-		{"missing file", "/nonexistent/x.wasm", discovery.OutcomeLoadError, "no such file"},
+		{"missing file", "/nonexistent/x.wasm", discovery.OutcomeLoadError, "module /nonexistent/x.wasm does not exist"},
 		{"answer outside memory", guest("bad_response"), discovery.OutcomeError, "outside guest memory"},
 		{"Go reactor without the SDK", guest("bare"), discovery.OutcomeLoadError, `missing export "fgr_alloc"`},
 	}

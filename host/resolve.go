@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,8 +102,11 @@ func checkStrategyName(name string) error {
 // there.
 func ReadModule(path string) ([]byte, error) {
 	real, err := filepath.EvalSymlinks(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("module %s does not exist", path)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("module %s: %w", path, err)
 	}
 	f, err := os.Open(real)
 	if err != nil {
