@@ -267,7 +267,9 @@ type attemptJSON struct {
 	Logs []discovery.LogLine `json:"logs,omitempty"`
 }
 
-func isFile(s string) bool { return strings.ContainsRune(s, os.PathSeparator) || strings.HasSuffix(s, ".wasm") }
+func isFile(s string) bool {
+	return strings.ContainsRune(s, os.PathSeparator) || strings.HasSuffix(s, ".wasm")
+}
 
 func printAttempt(w io.Writer, a discovery.Attempt) {
 	fmt.Fprintf(w, "strategy:    %s\n", a.Strategy)
@@ -312,4 +314,3 @@ func printAttempt(w io.Writer, a discovery.Attempt) {
 		fmt.Fprintf(w, "log %-5s    %s\n", l.Level, l.Msg)
 	}
 }
-
