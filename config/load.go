@@ -173,6 +173,9 @@ func Load(opts LoadOptions) (*Loaded, error) {
 	d := decoder{p: p}
 	cfg := d.decode(merged.All())
 	loaded.Warnings = resolveCommands(&cfg, envMap)
+	if cfg.Discovery.Enabled && len(cfg.Discovery.Order) == 0 {
+		loaded.Warnings = append(loaded.Warnings, "discovery.order is empty: every fence records [\"none-detected\"]; set discovery.enabled=false to say so on purpose")
+	}
 	cfg.validate(p)
 	if err := p.err(); err != nil {
 		return nil, err

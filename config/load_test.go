@@ -718,3 +718,12 @@ strategies:
 		assert.Equal(t, want+" (from file:"+p+")", loadErr(t, LoadOptions{File: p}), yaml)
 	}
 }
+
+func TestEmptyOrderWarns(t *testing.T) {
+	l := mustLoad(t, LoadOptions{Environ: []string{EnvPrefix + "DISCOVERY__ORDER="}})
+	assert.Equal(t, []string{}, l.Config.Discovery.Order)
+	assert.Equal(t, []string{`discovery.order is empty: every fence records ["none-detected"]; set discovery.enabled=false to say so on purpose`}, l.Warnings)
+
+	l = mustLoad(t, LoadOptions{Environ: []string{EnvPrefix + "DISCOVERY__ORDER=", "GFS2_DISCOVERY_ENABLED=0"}})
+	assert.Empty(t, l.Warnings)
+}
