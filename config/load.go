@@ -77,12 +77,42 @@ func fixed(label string) func(string) string { return func(string) string { retu
 // error names the key and the layer its value came from.
 func Load(opts LoadOptions) (*Loaded, error) {
 	environ, envMap := dedupEnviron(opts.Environ)
+	layers, file, err := readLayers(opts, environ, envMap)
+	if err != nil {
+		return nil, err
+	}
+	flat, sources, err := mergeLayers(layers)
+	if err != nil {
+		return nil, err
+	}
 
+	p := &problems{source: sources.ofSection}
+	d := decoder{p: p}
+	cfg := d.decode(flat)
+	warnings := resolveCommands(&cfg, envMap)
+	if cfg.Discovery.Enabled && len(cfg.Discovery.Order) == 0 {
+		warnings = append(warnings, `discovery.order is empty: every fence records ["none-detected"]; set discovery.enabled=false to say so on purpose`)
+	}
+	cfg.validate(p)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+
+	loaded := &Loaded{Config: cfg, Sources: map[string]string{}, File: file, Warnings: warnings}
+	for _, lf := range leaves(&cfg) {
+		loaded.Sources[lf.key] = sources.of(lf.key)
+	}
+	return loaded, nil
+}
+
+// readLayers loads each layer into its own koanf instance, lowest first.
+// file is the YAML file read, "" if none.
+func readLayers(opts LoadOptions, environ []string, envMap map[string]string) (layers []layer, file string, err error) {
 	defaults := koanf.New(".")
 	if err := defaults.Load(mapProvider(toMap(Defaults())), nil); err != nil {
-		return nil, fmt.Errorf("config defaults: %w", err)
+		return nil, "", fmt.Errorf("config defaults: %w", err)
 	}
-	layers := []layer{{defaults, fixed(SourceDefault)}}
+	layers = []layer{{defaults, fixed(SourceDefault)}}
 
 	path, explicit := opts.File, opts.File != ""
 	if path == "" {
@@ -93,17 +123,16 @@ func Load(opts LoadOptions) (*Loaded, error) {
 	}
 	fileK, err := loadFile(path, explicit)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	loaded := &Loaded{}
 	if fileK != nil {
-		loaded.File = path
+		file = path
 		layers = append(layers, layer{fileK, fixed("file:" + path)})
 	}
 
 	envLayers, err := loadEnv(environ, layers)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	layers = append(layers, envLayers...)
 
@@ -114,20 +143,24 @@ func Load(opts LoadOptions) (*Loaded, error) {
 		}
 		k := koanf.New(".")
 		if err := k.Load(confmap.Provider(opts.Overrides, "."), nil); err != nil {
-			return nil, fmt.Errorf("config %s options: %w", label, err)
+			return nil, "", fmt.Errorf("config %s options: %w", label, err)
 		}
 		splitCommandLines(k, nil)
 		layers = append(layers, layer{k, fixed(label)})
 	}
+	return layers, file, nil
+}
 
-	// Provenance: the highest layer holding a key is where its value came
-	// from (koanf merges maps key by key and replaces leaves and lists).
-	sources := map[string]string{}
+// mergeLayers merges the layers with koanf (maps key by key; leaves and
+// lists replaced) and notes for every key the highest layer holding it,
+// which is where its value came from. layers[0] must be the defaults.
+func mergeLayers(layers []layer) (map[string]any, provenance, error) {
+	sources := provenance{}
 	merged := koanf.New(".")
 	// The defaults are the largest layer: give merged its own fresh copy
 	// instead of paying koanf's reflective deep copy for it.
 	if err := merged.Load(mapProvider(toMap(Defaults())), nil); err != nil {
-		return nil, fmt.Errorf("config defaults: %w", err)
+		return nil, nil, fmt.Errorf("config defaults: %w", err)
 	}
 	for i, l := range layers {
 		keys := l.k.Keys()
@@ -141,52 +174,40 @@ func Load(opts LoadOptions) (*Loaded, error) {
 			continue
 		}
 		if err := merged.Merge(l.k); err != nil {
-			return nil, fmt.Errorf("config merge: %w", err)
+			return nil, nil, fmt.Errorf("config merge: %w", err)
 		}
 	}
-	sourceOf := func(key string) string {
-		if s, ok := sources[key]; ok {
-			return s
-		}
-		return SourceDefault
-	}
+	return merged.All(), sources, nil
+}
 
-	// A problem with a section ("commands.x") names the layer that
-	// declared it: the first key under it that a layer set.
-	sectionSource := func(key string) string {
-		if s, ok := sources[key]; ok {
-			return s
-		}
-		best := ""
-		for k, s := range sources {
-			if strings.HasPrefix(k, key+".") && s != SourceDefault && (best == "" || k < best) {
-				best = k
-			}
-		}
-		if best != "" {
-			return sources[best]
-		}
-		return SourceDefault
-	}
+// provenance maps a flattened key to the label of its layer.
+type provenance map[string]string
 
-	p := &problems{source: sectionSource}
-	d := decoder{p: p}
-	cfg := d.decode(merged.All())
-	loaded.Warnings = resolveCommands(&cfg, envMap)
-	if cfg.Discovery.Enabled && len(cfg.Discovery.Order) == 0 {
-		loaded.Warnings = append(loaded.Warnings, "discovery.order is empty: every fence records [\"none-detected\"]; set discovery.enabled=false to say so on purpose")
+// of is the layer of a leaf; keys no layer set (the defaults a new
+// section inherits) are defaults.
+func (pv provenance) of(key string) string {
+	if s, ok := pv[key]; ok {
+		return s
 	}
-	cfg.validate(p)
-	if err := p.err(); err != nil {
-		return nil, err
-	}
+	return SourceDefault
+}
 
-	loaded.Config = cfg
-	loaded.Sources = map[string]string{}
-	for _, lf := range leaves(&cfg) {
-		loaded.Sources[lf.key] = sourceOf(lf.key)
+// ofSection also names the layer of a section ("commands.x"): the one
+// that set the first key under it, other than the defaults.
+func (pv provenance) ofSection(key string) string {
+	if s, ok := pv[key]; ok {
+		return s
 	}
-	return loaded, nil
+	best := ""
+	for k, s := range pv {
+		if strings.HasPrefix(k, key+".") && s != SourceDefault && (best == "" || k < best) {
+			best = k
+		}
+	}
+	if best != "" {
+		return pv[best]
+	}
+	return SourceDefault
 }
 
 // loadFile reads the YAML layer; nil without error when the default file
