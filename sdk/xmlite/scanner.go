@@ -3,8 +3,9 @@
 // WebAssembly guests.
 //
 // encoding/xml imports fmt and reflect, which would add over a megabyte to
-// every guest (about 10 ms per fence). This package imports only io,
-// strconv and unicode/utf8; a test keeps it that way.
+// every guest (about 10 ms per fence). This package imports only io and
+// unicode/utf8 (not even strconv, whose Quote alone adds 28 KB of wasm);
+// a test keeps it that way.
 //
 // It reads well-formed XML 1.0 documents in UTF-8: elements, attributes,
 // text, CDATA sections, comments and processing instructions (including the
@@ -43,7 +44,6 @@ package xmlite
 
 import (
 	"io"
-	"strconv"
 	"unicode/utf8"
 )
 
@@ -65,7 +65,7 @@ func (k TokenKind) String() string {
 	case Text:
 		return "Text"
 	}
-	return "TokenKind(" + strconv.Itoa(int(k)) + ")"
+	return "TokenKind(" + itoa(uint(k)) + ")"
 }
 
 // Attr is one attribute, its value with entities decoded.
@@ -106,7 +106,7 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string {
-	return "xmlite: offset " + strconv.Itoa(e.Offset) + " (line " + strconv.Itoa(e.Line) + "): " + e.Msg
+	return "xmlite: offset " + itoa(uint(e.Offset)) + " (line " + itoa(uint(e.Line)) + "): " + e.Msg
 }
 
 // Scanner reads one XML document from a byte slice, one token at a time.
@@ -269,7 +269,7 @@ func (s *Scanner) name() (string, bool) {
 		s.pos++
 	}
 	if colons > 1 {
-		s.fail(start, "invalid name "+strconv.Quote(string(s.data[start:s.pos]))+": more than one ':'")
+		s.fail(start, "invalid name \""+string(s.data[start:s.pos])+"\": more than one ':'")
 		return "", false
 	}
 	return string(s.data[start:s.pos]), true
@@ -291,7 +291,7 @@ func (s *Scanner) describe(i int) string {
 	if c := s.data[i]; c >= 0x20 && c < 0x7f {
 		return "'" + string(rune(c)) + "'"
 	}
-	return "byte 0x" + strconv.FormatUint(uint64(s.data[i]), 16)
+	return "byte 0x" + hex(uint32(s.data[i]))
 }
 
 func (s *Scanner) startTag() (Token, error) {
@@ -453,7 +453,7 @@ func (s *Scanner) decode(out []byte, quote byte) ([]byte, error) {
 				return nil, s.fail(s.pos, "invalid UTF-8")
 			}
 			if !isChar(r) {
-				return nil, s.fail(s.pos, "illegal character U+"+strconv.FormatInt(int64(r), 16))
+				return nil, s.fail(s.pos, "illegal character U+"+hex(uint32(r)))
 			}
 			out = append(out, s.data[s.pos:s.pos+size]...)
 			s.pos += size
@@ -589,7 +589,7 @@ func (s *Scanner) cdata(out []byte) ([]byte, error) {
 				return nil, s.fail(s.pos, "invalid UTF-8")
 			}
 			if !isChar(r) {
-				return nil, s.fail(s.pos, "illegal character U+"+strconv.FormatInt(int64(r), 16))
+				return nil, s.fail(s.pos, "illegal character U+"+hex(uint32(r)))
 			}
 			out = append(out, s.data[s.pos:s.pos+size]...)
 			s.pos += size
@@ -629,6 +629,34 @@ func (s *Scanner) Skip() error {
 		}
 		if tok.Kind == EndElement && len(s.open) < depth {
 			return nil
+		}
+	}
+}
+
+// itoa and hex format numbers for error messages without strconv.
+func itoa(n uint) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+func hex(n uint32) string {
+	const digits = "0123456789abcdef"
+	var b [8]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = digits[n&15]
+		n >>= 4
+		if n == 0 {
+			return string(b[i:])
 		}
 	}
 }

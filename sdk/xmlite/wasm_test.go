@@ -1,0 +1,138 @@
+package xmlite
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// buildGuest builds testdata/guest/<name> as a wasip1 reactor, the way
+// `make plugins` builds strategies, and returns its path.
+func buildGuest(t testing.TB, name string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name+".wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, "./testdata/guest/"+name)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	msg, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", msg)
+	return out
+}
+
+// TestGuestSize reports what linking xmlite adds to a reactor and keeps it
+// under a ceiling: every MB of guest costs about 10 ms per fence.
+func TestGuestSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two wasm guests")
+	}
+	size := func(name string) int64 {
+		fi, err := os.Stat(buildGuest(t, name))
+		require.NoError(t, err)
+		return fi.Size()
+	}
+	bare, withCodec := size("bare"), size("xmlite")
+	added := withCodec - bare
+	t.Logf("bare reactor %d B, with xmlite %d B: +%d B (+%.1f%%)", bare, withCodec, added, 100*float64(added)/float64(bare))
+	assert.Less(t, added, int64(100<<10), "xmlite grew: every MB of guest costs ~10 ms per fence")
+}
+
+// dump is the guest's output format (testdata/guest/xmlite); keep them equal.
+func dump(b []byte, tok Token) []byte {
+	switch tok.Kind {
+	case StartElement:
+		b = append(b, "S "...)
+		b = append(b, tok.Name...)
+		for _, a := range tok.Attrs {
+			b = append(b, ' ')
+			b = append(b, a.Name...)
+			b = append(b, '=')
+			b = append(b, a.Value...)
+		}
+		if v, ok := tok.Attr("id"); ok {
+			b = append(b, " #"...)
+			b = append(b, v...)
+		}
+		if tok.SelfClosing {
+			b = append(b, " /"...)
+		}
+	case EndElement:
+		b = append(b, "E "...)
+		b = append(b, tok.Name...)
+	case Text:
+		b = append(b, "T "...)
+		b = append(b, tok.Text...)
+	}
+	return append(b, '\n')
+}
+
+// nativeRun is the guest's run export, run natively.
+func nativeRun(in []byte) []byte {
+	s := NewScanner(in)
+	var out []byte
+	for {
+		tok, err := s.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err == nil && tok.Kind == StartElement && tok.Name == "skip" {
+			err = s.Skip()
+			if err == nil {
+				continue
+			}
+		}
+		if err != nil {
+			return append(append(out, "ERR "...), err.Error()...)
+		}
+		out = dump(out, tok)
+	}
+}
+
+// TestInsideWasm runs the scanner inside a real wasip1 guest under wazero
+// on the real Pacemaker outputs and on broken input, and checks it gives
+// byte for byte what it gives natively.
+func TestInsideWasm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a wasm guest")
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true))
+	defer rt.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	bin, err := os.ReadFile(buildGuest(t, "xmlite"))
+	require.NoError(t, err)
+	compiled, err := rt.CompileModule(ctx, bin)
+	require.NoError(t, err)
+
+	var inputs [][]byte
+	files, _ := filepath.Glob("testdata/*.xml")
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		inputs = append(inputs, data)
+	}
+	inputs = append(inputs, []byte(`<a x="&lt;&#x1F600;"><skip><b/></skip>t&amp;<![CDATA[c]]></a>`),
+		[]byte(`<a><b></a>`), []byte(`<!DOCTYPE x><x/>`), []byte("<a>\xff</a>"))
+	for _, in := range inputs {
+		mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithStartFunctions("_initialize").WithName(""))
+		require.NoError(t, err)
+		res, err := mod.ExportedFunction("alloc").Call(ctx, uint64(len(in)))
+		require.NoError(t, err)
+		require.True(t, mod.Memory().Write(uint32(res[0]), in))
+		n, err := mod.ExportedFunction("run").Call(ctx, uint64(len(in)))
+		require.NoError(t, err)
+		ptr, err := mod.ExportedFunction("out_ptr").Call(ctx)
+		require.NoError(t, err)
+		out, ok := mod.Memory().Read(uint32(ptr[0]), uint32(n[0]))
+		require.True(t, ok)
+		assert.Equal(t, string(nativeRun(in)), string(out))
+		require.NoError(t, mod.Close(ctx))
+	}
+}
