@@ -43,7 +43,7 @@ func IsFilesystemAgent(agent string) bool { return agent == "ocf:heartbeat:Files
 // controld agent, or (as many sites wrap dlm_controld differently) an id
 // that is or starts with "dlm".
 func IsDLM(id, agent string) bool {
-	return agent == "ocf:pacemaker:controld" || strings.HasPrefix(strings.ToLower(id), "dlm")
+	return agent == "ocf:pacemaker:controld" || strings.HasPrefix(lower(id), "dlm")
 }
 
 // FSType is the Filesystem primitive's fstype parameter.
@@ -92,7 +92,7 @@ func (r *Resource) Group() string {
 // stopped earlier sibling also counts.
 func (r *Resource) StoppedBy() string {
 	for p := r; p != nil; p = p.Parent {
-		if strings.EqualFold(p.Meta["target-role"], "Stopped") {
+		if equalFold(p.Meta["target-role"], "Stopped") {
 			return p.ID
 		}
 		if p.Parent != nil && p.Parent.Kind == "group" {
@@ -100,7 +100,7 @@ func (r *Resource) StoppedBy() string {
 				if sib == p {
 					break
 				}
-				if strings.EqualFold(sib.Meta["target-role"], "Stopped") {
+				if equalFold(sib.Meta["target-role"], "Stopped") {
 					return sib.ID
 				}
 			}

@@ -1,7 +1,5 @@
 package pcmk
 
-import "strings"
-
 // Placement says whether the configuration lets a resource run on a node.
 // It is a static answer: where the resource really runs is crm_mon's job.
 type Placement struct {
@@ -66,7 +64,7 @@ func (c *CIB) mayRun(r *Resource, node string, visiting map[string]bool) Placeme
 			}
 			continue
 		}
-		if loc.Role != "" && !strings.EqualFold(loc.Role, "Started") {
+		if loc.Role != "" && !equalFold(loc.Role, "Started") {
 			continue // role-specific: limits promotion, not whether it runs
 		}
 		if loc.Node != "" {
@@ -102,7 +100,7 @@ func (c *CIB) mayRun(r *Resource, node string, visiting map[string]bool) Placeme
 			}
 		}
 	}
-	if strings.EqualFold(c.Props["symmetric-cluster"], "false") && !enabled {
+	if equalFold(c.Props["symmetric-cluster"], "false") && !enabled {
 		p.Reason = "opt-in cluster (symmetric-cluster=false) and no location constraint enables " + node
 		return p
 	}

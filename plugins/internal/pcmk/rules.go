@@ -11,11 +11,11 @@ const Infinity = 1000000
 // ParseScore reads a Pacemaker score ("INFINITY", "+INFINITY", "-INFINITY" or
 // an integer). ok is false for anything else (e.g. an empty score).
 func ParseScore(s string) (score int, ok bool) {
-	s = strings.TrimSpace(s)
-	switch strings.ToUpper(s) {
-	case "INFINITY", "+INFINITY":
+	s = trim(s)
+	switch lower(s) {
+	case "infinity", "+infinity":
 		return Infinity, true
-	case "-INFINITY":
+	case "-infinity":
 		return -Infinity, true
 	}
 	n, err := strconv.Atoi(strings.TrimPrefix(s, "+"))
@@ -43,7 +43,7 @@ func EvalRule(rule *Element, node Node) Truth {
 	if rule.Attr("id-ref") != "" {
 		return Unknown
 	}
-	or := strings.EqualFold(rule.Attr("boolean-op"), "or")
+	or := equalFold(rule.Attr("boolean-op"), "or")
 	acc := True
 	if or {
 		acc = False
@@ -164,7 +164,7 @@ func compareValues(a, b, typ, op string) (int, bool) {
 			typ = "number"
 		}
 	}
-	switch strings.ToLower(typ) {
+	switch lower(typ) {
 	case "string":
 		return strings.Compare(a, b), true
 	case "integer", "number":
@@ -208,7 +208,7 @@ func compareVersions(a, b string) int {
 
 // isTrue reads Pacemaker's boolean spellings.
 func isTrue(s string) bool {
-	switch strings.ToLower(strings.TrimSpace(s)) {
+	switch lower(trim(s)) {
 	case "true", "on", "yes", "y", "1":
 		return true
 	}

@@ -52,7 +52,7 @@ func runParsed[T any](ctx plugin.Context, c Command, parse func([]byte) (T, erro
 		// crm_mon --output-as=xml explains its failure in the XML itself;
 		// prefer that over the bare exit status when it parsed to an error.
 		why = res.Err().Error()
-		if perr != nil && strings.TrimSpace(string(res.Stdout)) != "" {
+		if perr != nil && trim(string(res.Stdout)) != "" {
 			why += " (" + perr.Error() + ")"
 		}
 		return v, why

@@ -64,7 +64,7 @@ func ParseCrmMon(data []byte) (*Status, error) {
 		var msgs []string
 		if errs := st.Child("errors"); errs != nil {
 			for _, e := range errs.Children {
-				if t := strings.TrimSpace(e.Text); t != "" {
+				if t := trim(e.Text); t != "" {
 					msgs = append(msgs, t)
 				}
 			}

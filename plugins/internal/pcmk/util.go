@@ -6,7 +6,7 @@ import "strings"
 // surrounding space ignored, as mount(8) would).
 func MatchesFSType(fstype string, want []string) bool {
 	for _, w := range want {
-		if strings.EqualFold(strings.TrimSpace(fstype), w) {
+		if equalFold(trim(fstype), w) {
 			return true
 		}
 	}
@@ -41,3 +41,30 @@ func (e *wrapped) Unwrap() error { return e.err }
 
 // Wrap prefixes err's message and keeps it unwrappable, without fmt.
 func Wrap(prefix string, err error) error { return &wrapped{prefix, err} }
+
+// The helpers below are ASCII-only on purpose: every value they look at
+// (target-role, booleans, scores, fstype, operators) is ASCII in Pacemaker,
+// and strings.ToLower/EqualFold would link the unicode case tables into
+// the guest.
+
+// lower returns s with ASCII letters lowered.
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// equalFold compares ASCII strings case-insensitively.
+func equalFold(a, b string) bool { return len(a) == len(b) && lower(a) == lower(b) }
+
+// trim removes ASCII white space at both ends.
+func trim(s string) string { return strings.Trim(s, " \t\r\n") }
