@@ -114,6 +114,8 @@ type discoverResponse struct {
 	Filesystems []string       `json:"filesystems"`
 	Details     map[string]any `json:"details"`
 	Error       string         `json:"error"`
+	// DetailsError is set by a guest whose details could not be encoded.
+	DetailsError string `json:"details_error"`
 }
 
 // Discover implements discovery.Strategy.
@@ -152,6 +154,12 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	}
 	a.Filesystems = resp.Filesystems
 	a.Details = resp.Details
+	if resp.DetailsError != "" {
+		if a.Details == nil {
+			a.Details = map[string]any{}
+		}
+		a.Details["details_error"] = resp.DetailsError
+	}
 	if len(a.Filesystems) > 0 {
 		a.Outcome = discovery.OutcomeFound
 	} else {

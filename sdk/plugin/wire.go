@@ -100,15 +100,15 @@ func encodeResponse(res Result, err error) []byte {
 		}
 	}
 	if len(res.Details) > 0 {
-		w.Key("details")
-		if derr := w.Value(res.Details); derr != nil {
-			w.Null()
-			if msg == "" {
-				// A strategy that answered but whose details cannot be
-				// encoded still answered: keep the filesystems.
-				w.Key("details_error")
-				w.String(derr.Error())
-			}
+		// The Writer's errors are sticky, so try the details on a scratch
+		// Writer first: a strategy that answered but whose details cannot
+		// be encoded still answered, and keeps its filesystems.
+		if derr := jsonlite.NewWriter(nil).Value(res.Details); derr != nil {
+			w.Key("details_error")
+			w.String(derr.Error())
+		} else {
+			w.Key("details")
+			w.Value(res.Details)
 		}
 	}
 	if msg != "" {
