@@ -12,6 +12,7 @@ import (
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/host"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/host/admin"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/agent"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
 )
@@ -26,6 +27,7 @@ func main() {
 		Stderr:    os.Stderr,
 		Environ:   os.Environ(),
 		NewSource: hostSource,
+		Admin:     admin.Main,
 		MonitorChecks: []agent.MonitorCheck{
 			{Name: "discovery strategies", Run: verifyStrategies},
 		},

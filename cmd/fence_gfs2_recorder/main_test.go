@@ -309,6 +309,20 @@ func TestSigtermDuringDelayStillRecords(t *testing.T) {
 	assert.Equal(t, "compute-node-3", evs[0].TargetNode)
 }
 
+func TestPluginsSubcommandIsWired(t *testing.T) {
+	if pluginsErr != nil {
+		t.Skipf("built-in strategies do not build: %v", pluginsErr)
+	}
+	e := newEnv(t, "")
+	code, out, stderr := e.run("", "plugins", "list")
+	require.Equal(t, 0, code, stderr)
+	for _, name := range []string{"kubectl-nnf", "pcs-status", "pcs-config"} {
+		assert.Contains(t, out, name)
+	}
+	code, _, _ = e.run("", "plugins", "no-such-subcommand")
+	assert.NotEqual(t, 0, code)
+}
+
 func TestUnwritableLogDirThroughTheBinary(t *testing.T) {
 	blocker := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(blocker, nil, 0o600))
