@@ -94,7 +94,7 @@ func chainConfig(t *testing.T, commands map[string]config.Command) *config.Confi
 
 // realTools grants the installed crm_mon and cibadmin, reading cib through
 // CIB_file: real tools, real data, no cluster.
-func realTools(t *testing.T, cib string) map[string]config.Command {
+func realTools(t testing.TB, cib string) map[string]config.Command {
 	for _, tool := range []string{"/usr/sbin/crm_mon", "/usr/sbin/cibadmin"} {
 		if _, err := os.Stat(tool); err != nil {
 			t.Skip("!!! " + tool + " not installed (apt-get install pacemaker-cli-utils): real-tool chain test SKIPPED !!!")
