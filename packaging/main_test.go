@@ -46,9 +46,15 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+// testVersion pins the version stamped into the agent and the man page:
+// the Makefile's default comes from git describe --dirty, which changes
+// under the test whenever anyone commits or edits in the same tree.
+const testVersion = "0.0.0-packaging-test"
+
 // makeCmd runs make in the repository with the private BIN.
 func makeCmd(args ...string) ([]byte, error) {
-	cmd := exec.Command("make", append([]string{"-C", repoRoot, "--no-print-directory", "BIN=" + buildDir}, args...)...)
+	cmd := exec.Command("make", append([]string{"-C", repoRoot, "--no-print-directory",
+		"BIN=" + buildDir, "VERSION=" + testVersion}, args...)...)
 	return cmd.CombinedOutput()
 }
 

@@ -1,0 +1,148 @@
+package packaging
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	packagesOnce sync.Once
+	packagesDir  string
+	packagesErr  error
+	packagesOut  string
+)
+
+// builtPackages runs `make packages` once for all tests and returns the
+// .deb and .rpm paths.
+func builtPackages(t *testing.T) (deb, rpm string) {
+	t.Helper()
+	packagesOnce.Do(func() {
+		packagesDir, packagesErr = os.MkdirTemp(filepath.Dir(buildDir), "dist-")
+		if packagesErr != nil {
+			return
+		}
+		var out []byte
+		out, packagesErr = makeCmd("packages", "DIST="+packagesDir)
+		packagesOut = string(out)
+	})
+	require.NoError(t, packagesErr, packagesOut)
+	find := func(glob string) string {
+		m, err := filepath.Glob(filepath.Join(packagesDir, glob))
+		require.NoError(t, err)
+		require.Len(t, m, 1, "%s in %s", glob, packagesDir)
+		return m[0]
+	}
+	return find("fence-gfs2-recorder_*.deb"), find("fence-gfs2-recorder-*.rpm")
+}
+
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("SKIP: %s not installed", name)
+	}
+	return p
+}
+
+func output(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	require.NoError(t, err, "%s %v: %s", name, args, out)
+	return string(out)
+}
+
+// TestDebHasTheInstallLayout unpacks the .deb and compares it, path by path
+// with modes and contents, to `make install` into an empty DESTDIR: the two
+// ways to install must not drift apart.
+func TestDebHasTheInstallLayout(t *testing.T) {
+	dpkgDeb := tool(t, "dpkg-deb")
+	deb, _ := builtPackages(t)
+
+	unpacked := t.TempDir()
+	output(t, dpkgDeb, "-x", deb, unpacked)
+	installed := t.TempDir()
+	mustMake(t, "install", "DESTDIR="+installed)
+
+	fromDeb, fromMake := snapshot(t, unpacked), snapshot(t, installed)
+	// Documented difference: the package also ships the plugin author guide.
+	for _, p := range []string{"usr/share/doc", "usr/share/doc/fence-gfs2-recorder", "usr/share/doc/fence-gfs2-recorder/PLUGINS.md"} {
+		require.Contains(t, fromDeb, p)
+		delete(fromDeb, p)
+	}
+	// dpkg-deb -x gives parents the umask's mode; the package itself says 0755.
+	for p, n := range fromDeb {
+		if _, ok := fromMake[p]; ok && n.Mode.IsDir() {
+			fromDeb[p] = fromMake[p]
+		}
+	}
+	assert.Empty(t, diffTrees(fromMake, fromDeb), "deb (+) versus make install (-)")
+
+	// Modes as the package records them (independent of the umask).
+	listing := output(t, dpkgDeb, "-c", deb)
+	for _, want := range []string{
+		"drwx------ root/root .*./var/cache/fence_gfs2_recorder/",
+		"drwxr-x--- root/root .*./var/log/gfs2-fencing/",
+		"-rwxr-xr-x root/root .*./usr/sbin/fence_gfs2_recorder",
+	} {
+		assert.Regexp(t, want, listing)
+	}
+
+	conffiles := output(t, dpkgDeb, "-I", deb, "conffiles")
+	assert.Equal(t, []string{"/etc/fence_gfs2_recorder/config.yaml", "/etc/logrotate.d/fence_gfs2_recorder"}, sortedLines(conffiles))
+
+	ctrl := t.TempDir()
+	output(t, dpkgDeb, "-e", deb, ctrl)
+	sameFile(t, filepath.Join(repoRoot, "packaging/scripts/postinstall.sh"), filepath.Join(ctrl, "postinst"))
+	sameFile(t, filepath.Join(repoRoot, "packaging/scripts/preremove.sh"), filepath.Join(ctrl, "prerm"))
+	assert.Equal(t, "fence-gfs2-recorder", strings.TrimSpace(output(t, dpkgDeb, "-f", deb, "Package")))
+}
+
+// TestRpmLayout checks the .rpm's files, modes, owners and config flags.
+func TestRpmLayout(t *testing.T) {
+	rpmTool := tool(t, "rpm")
+	_, rpm := builtPackages(t)
+	got := sortedLines(output(t, rpmTool, "-qp", "--qf", "[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILEFLAGS:fflags} %{FILENAMES}\n]", rpm))
+	want := []string{
+		"drwxr-xr-x root:root  /etc/fence_gfs2_recorder",
+		"-rw-r--r-- root:root cn /etc/fence_gfs2_recorder/config.yaml",
+		"drwxr-xr-x root:root  /etc/fence_gfs2_recorder/plugins.d",
+		"-rw-r--r-- root:root cn /etc/logrotate.d/fence_gfs2_recorder",
+		"drwxr-xr-x root:root  /usr/lib/fence_gfs2_recorder",
+		"drwxr-xr-x root:root  /usr/lib/fence_gfs2_recorder/plugins",
+		"-rwxr-xr-x root:root  /usr/sbin/fence_gfs2_recorder",
+		"drwxr-xr-x root:root  /usr/share/doc/fence-gfs2-recorder",
+		"-rw-r--r-- root:root  /usr/share/doc/fence-gfs2-recorder/PLUGINS.md",
+		"-rw-r--r-- root:root  /usr/share/man/man8/fence_gfs2_recorder.8",
+		"drwx------ root:root  /var/cache/fence_gfs2_recorder",
+		"drwxr-x--- root:root  /var/log/gfs2-fencing",
+	}
+	for _, b := range builtins {
+		want = append(want, "-rw-r--r-- root:root  /usr/lib/fence_gfs2_recorder/plugins/"+b+".wasm")
+	}
+	sort.Strings(want)
+	assert.Equal(t, want, got)
+
+	scripts := output(t, rpmTool, "-qp", "--scripts", rpm)
+	assert.Contains(t, scripts, "postinstall scriptlet")
+	assert.Contains(t, scripts, "plugins warm")
+	assert.Contains(t, scripts, "preuninstall scriptlet")
+}
+
+func sortedLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimRight(l, " "); strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
