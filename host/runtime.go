@@ -24,6 +24,10 @@ type engine struct {
 	cacheDir string                  // "" when the cache is off
 	mu       sync.Mutex
 	runtimes map[uint32]wazero.Runtime // by memory limit in pages
+
+	// unstoppable turns CloseOnContextDone off. Only benchmarks set it, to
+	// price the flag; production never does (see runtimeConfig).
+	unstoppable bool
 }
 
 func newEngine(cacheDir string, logger *slog.Logger) *engine {
@@ -75,7 +79,7 @@ func (e *engine) runtimeConfig(memoryLimitPages uint32) wazero.RuntimeConfig {
 	// CloseOnContextDone is not optional: without it a looping guest cannot
 	// be stopped and freezes the host's garbage collector (docs/RATIONALE.md).
 	rc := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(!e.unstoppable).
 		WithMemoryLimitPages(memoryLimitPages)
 	if e.cache != nil {
 		rc = rc.WithCompilationCache(e.cache)
