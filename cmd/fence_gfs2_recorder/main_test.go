@@ -363,7 +363,7 @@ func BenchmarkProcessRecordDiscoveryDisabled(b *testing.B) {
 	dir := b.TempDir()
 	for b.Loop() {
 		cmd := exec.Command(agentBin)
-		cmd.Env = append(append([]string{}, fencedEnvTo...), "FENCE_GFS2_RECORDER_CONFIG=", "LOG_DIR=")
+		cmd.Env = append(append([]string{}, fencedEnvTo...), "FENCE_GFS2_RECORDER_CONFIG=")
 		cmd.Stdin = strings.NewReader("nodename=compute-node-3\naction=reboot\ngfs2_discovery=0\nlog_dir=" + dir + "\n")
 		if err := cmd.Run(); err != nil {
 			b.Fatal(err)
