@@ -33,6 +33,9 @@ RABBIT=rabbit-node-1
 log() { echo "[capture-fixtures] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (it starts a cluster)"
+# One lab user at a time: test/e2e takes the same lock.
+exec 9>/tmp/fgr-pacemaker-lab.lock
+flock -w 600 9 || die "the lab lock is held (an e2e run?)"
 
 # --- cluster lifecycle: stop only what we started ---------------------------
 started_here=0

@@ -1,0 +1,417 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
+)
+
+// Where a package install puts the agent and its built-in strategies; the
+// runtime finds the strategies at <exe dir>/../lib/fence_gfs2_recorder/plugins.
+const (
+	agentPath    = "/usr/sbin/fence_gfs2_recorder"
+	builtinDir   = "/usr/lib/fence_gfs2_recorder/plugins"
+	target       = "compute-node-3" // recorder + realfence in level 1
+	plainTarget  = "compute-node-6" // realfence alone in level 1 (the baseline)
+	monitorEvery = 5 * time.Second
+)
+
+var (
+	repoRoot string
+	buildDir string // bin/ of `make build BIN=...`
+	buildErr error
+)
+
+// TestMain builds the agent and the built-in strategies with the project's
+// own `make build` into a temporary bin directory (only as root: otherwise
+// the tests skip and the build would be wasted).
+func TestMain(m *testing.M) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	repoRoot = root
+	code := func() int {
+		if os.Geteuid() == 0 {
+			dir, err := os.MkdirTemp("", "fgr-e2e-bin-")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			buildDir = dir
+			cmd := exec.Command("make", "-C", repoRoot, "BIN="+dir, "build")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("make build: %v\n%s", err, out)
+			}
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// lab is one configured cluster: the recorder and fence_dummy in one level
+// for compute-node-3, fence_dummy alone for compute-node-6.
+type lab struct {
+	tmp      string
+	logDir   string
+	config   string
+	kube     *fakekube.Server
+	hostname string
+}
+
+func setupLab(tb testing.TB) *lab {
+	tb.Helper()
+	requireRoot(tb)
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	ensurePackages(tb)
+	lockLab(tb)
+	start := time.Now()
+
+	l := &lab{tmp: tb.TempDir()}
+	l.logDir = filepath.Join(l.tmp, "log")
+	host, err := os.Hostname()
+	require.NoError(tb, err)
+	l.hostname = host
+
+	// Install like a package would.
+	if _, err := os.Stat(builtinDir); os.IsNotExist(err) {
+		tb.Cleanup(func() { os.Remove(builtinDir); os.Remove(filepath.Dir(builtinDir)) })
+	}
+	installFile(tb, filepath.Join(buildDir, "fence_gfs2_recorder"), agentPath, 0o755)
+	wasms, _ := filepath.Glob(filepath.Join(buildDir, "plugins", "*.wasm"))
+	require.NotEmpty(tb, wasms, "make build produced no strategies")
+	for _, w := range wasms {
+		installFile(tb, w, filepath.Join(builtinDir, filepath.Base(w)), 0o644)
+	}
+
+	// The loopback API server holds the NNF example system; the real kubectl
+	// reaches it through the kubeconfig named in the recorder's config file.
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		tb.Fatalf("kubectl is needed for the kubectl-nnf strategy: %v", err)
+	}
+	l.kube, err = fakekube.Start(fakekube.Options{})
+	require.NoError(tb, err)
+	tb.Cleanup(l.kube.Close)
+	kubeconfig, err := l.kube.WriteKubeconfig(l.tmp)
+	require.NoError(tb, err)
+	l.config = filepath.Join(l.tmp, "config.yaml")
+	require.NoError(tb, os.WriteFile(l.config, []byte(fmt.Sprintf(`# e2e: written by test/e2e
+cache_dir: %s
+strategies:
+  kubectl-nnf:
+    config:
+      kubeconfig: %s
+      cache_dir: %s
+      request_timeout: 4s
+`, filepath.Join(l.tmp, "wasm-cache"), kubeconfig, filepath.Join(l.tmp, "kube-cache"))), 0o644))
+
+	startCluster(tb, repoRoot)
+
+	// The devices, exactly as docs/PACEMAKER.md tells a site to configure them.
+	must(tb, "pcs", "stonith", "create", "realfence", "fence_dummy",
+		"pcmk_host_list="+target+" "+plainTarget)
+	must(tb, "pcs", "stonith", "create", "recorder", "fence_gfs2_recorder",
+		"log_dir="+l.logDir, "config_file="+l.config, "verbose=1",
+		"pcmk_host_list="+target,
+		"op", "monitor", fmt.Sprintf("interval=%ds", int(monitorEvery/time.Second)))
+	must(tb, "pcs", "stonith", "level", "add", "1", target, "recorder", "realfence", "--force")
+	must(tb, "pcs", "stonith", "level", "add", "1", plainTarget, "realfence", "--force")
+	must(tb, "crm_resource", "--wait", "--timeout=60s")
+	for _, dev := range []string{"recorder", "realfence"} {
+		if !waitFor(30*time.Second, func() bool { return deviceStarted(tb, dev) }) {
+			tb.Fatalf("device %s not Started:\n%s", dev, run(tb, "", "crm_mon", "-1", "-r"))
+		}
+	}
+	tb.Logf("lab ready in %v", time.Since(start).Round(100*time.Millisecond))
+	return l
+}
+
+// TestFencedEndToEnd drives the installed agent through pacemaker-fenced.
+// The subtests share one cluster and run in order.
+func TestFencedEndToEnd(t *testing.T) {
+	start := time.Now()
+	l := setupLab(t)
+	wantFS := expectedFilesystems(t, target)
+	require.Contains(t, wantFS, "default/fluxjob-102-0")
+	require.Contains(t, wantFS, "default/projgfs")
+
+	t.Run("describe", func(t *testing.T) {
+		r := must(t, "pcs", "stonith", "describe", "fence_gfs2_recorder")
+		for _, p := range []string{"log_dir", "config_file", "gfs2_discovery", "nodename", "plug", "verbose", "delay"} {
+			assert.Contains(t, r.stdout, p+":", "pcs stonith describe lists %s", p)
+		}
+	})
+
+	t.Run("metadata-as-hacluster", func(t *testing.T) {
+		// pacemaker-controld asks for metadata as hacluster: no root, no log dir.
+		r := must(t, "runuser", "-u", "hacluster", "--", agentPath, "-o", "metadata")
+		assert.Contains(t, r.stdout, `<resource-agent name="fence_gfs2_recorder"`)
+		v := run(t, r.stdout, "xmllint", "--noout", "--relaxng", "/usr/share/cluster/relaxng/metadata.rng", "-")
+		assert.Zero(t, v.code, "metadata validates against fence-agents' metadata.rng:\n%s", v)
+		// And through the fencer's own client.
+		s := must(t, "stonith_admin", "--metadata", "--agent", "fence_gfs2_recorder")
+		assert.Contains(t, s.stdout, `name="log_dir"`)
+	})
+
+	t.Run("validate", func(t *testing.T) {
+		ok := run(t, "", "stonith_admin", "--validate", "--agent", "fence_gfs2_recorder",
+			"--option", "log_dir="+l.logDir, "--option", "config_file="+l.config)
+		assert.Zero(t, ok.code, "valid parameters:\n%s", ok)
+		bad := run(t, "", "stonith_admin", "--validate", "--agent", "fence_gfs2_recorder",
+			"--option", "log_dir="+l.logDir, "--option", "config_file="+filepath.Join(l.tmp, "missing.yaml"))
+		assert.NotZero(t, bad.code, "a missing config file must fail validation:\n%s", bad)
+		assert.Contains(t, bad.stdout+bad.stderr, "missing.yaml")
+	})
+
+	t.Run("reboot-records-off-then-on", func(t *testing.T) {
+		before := len(readEvents(t, l.logDir))
+		l.kube.ResetRequests()
+		r := must(t, "stonith_admin", "--reboot", target, "--timeout", "60")
+		t.Logf("stonith_admin --reboot %s took %v", target, r.took.Round(time.Millisecond))
+		evs := forTarget(readEvents(t, l.logDir)[before:], target)
+		require.Len(t, evs, 2, "a reboot through a two-device level is remapped to off then on")
+		assert.Equal(t, "off", evs[0].PacemakerAction)
+		assert.Equal(t, "on", evs[1].PacemakerAction)
+		for _, ev := range evs {
+			assertRecord(t, ev, l, wantFS)
+		}
+		assert.Less(t, evs[0].EventID, evs[1].EventID, "event ids are time-ordered")
+		if b, err := os.ReadFile(filepath.Join(l.logDir, "fence-events-detailed.jsonl")); err == nil {
+			t.Logf("last record:\n%s", tail(string(b), 1))
+		}
+		assert.NotEmpty(t, l.kube.ResourceRequests(), "the agent's kubectl reached the API server")
+		// The real device ran too: the fencer's history has the reboot.
+		h := must(t, "stonith_admin", "--history", target, "--output-as=xml")
+		assert.Contains(t, h.stdout, `action="reboot"`)
+		assert.Contains(t, h.stdout, `status="success"`)
+	})
+
+	t.Run("fence-records-one-off", func(t *testing.T) {
+		before := len(readEvents(t, l.logDir))
+		must(t, "stonith_admin", "--fence", target, "--timeout", "60")
+		evs := forTarget(readEvents(t, l.logDir)[before:], target)
+		require.Len(t, evs, 1)
+		assert.Equal(t, "off", evs[0].PacemakerAction)
+		assertRecord(t, evs[0], l, wantFS)
+	})
+
+	t.Run("readable-log", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join(l.logDir, "fence-events-readable.log"))
+		require.NoError(t, err)
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		require.Len(t, lines, 3, "off, on, off")
+		for _, ln := range lines {
+			assert.Contains(t, ln, "TARGET="+target)
+			assert.Contains(t, ln, `"default/projgfs"`)
+		}
+	})
+
+	t.Run("stdin-from-fenced", func(t *testing.T) {
+		got := captureStdin(t, l)
+		want := map[string]string{
+			"action": "off", "nodename": target, "port": target,
+			"log_dir": l.logDir, "config_file": l.config, "verbose": "1",
+		}
+		require.NotEmpty(t, got)
+		assert.Equal(t, want, parseKV(got[0]), "first call of a reboot: exactly these keys")
+		assert.Equal(t, "on", parseKV(got[len(got)-1])["action"])
+	})
+
+	t.Run("monitor-keeps-device-started", func(t *testing.T) {
+		// verbose=1 makes each successful monitor write a debug line.
+		oplog := filepath.Join(l.logDir, "fence-events.log")
+		count := func() int {
+			b, _ := os.ReadFile(oplog)
+			return strings.Count(string(b), "monitor ok")
+		}
+		n0 := count()
+		if !waitFor(3*monitorEvery, func() bool { return count() >= n0+2 }) {
+			t.Fatalf("fewer than 2 periodic monitors in %v (%d -> %d)", 3*monitorEvery, n0, count())
+		}
+		assert.True(t, deviceStarted(t, "recorder"), "recorder is Started")
+		mon := must(t, "crm_mon", "-1", "--output-as=xml")
+		assert.NotContains(t, mon.stdout, `<failure op_key="recorder_`, "no failed recorder actions")
+	})
+
+	t.Logf("E2E DURATION %v (incl. cluster start and stop: see cleanup log)", time.Since(start).Round(100*time.Millisecond))
+}
+
+// event is the part of a fence-events-detailed.jsonl record the test checks.
+type event struct {
+	Timestamp       string   `json:"timestamp"`
+	Action          string   `json:"action"`
+	TargetNode      string   `json:"target_node"`
+	GFS2Filesystems []string `json:"gfs2_filesystems"`
+	Status          string   `json:"status"`
+	Details         string   `json:"details"`
+	RecorderNode    string   `json:"recorder_node"`
+	PacemakerAction string   `json:"pacemaker_action"`
+	EventID         string   `json:"event_id"`
+	ConfigError     string   `json:"config_error"`
+	InputWarnings   []string `json:"input_warnings"`
+	Discovery       struct {
+		Enabled  bool   `json:"enabled"`
+		Strategy string `json:"strategy"`
+		Attempts []struct {
+			Strategy string `json:"strategy"`
+			Outcome  string `json:"outcome"`
+			Error    string `json:"error"`
+		} `json:"attempts"`
+	} `json:"discovery"`
+}
+
+func readEvents(tb testing.TB, dir string) []event {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(dir, "fence-events-detailed.jsonl"))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(tb, err)
+	defer f.Close()
+	var evs []event
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var ev event
+		require.NoError(tb, json.Unmarshal(sc.Bytes(), &ev), "record line: %s", sc.Text())
+		evs = append(evs, ev)
+	}
+	require.NoError(tb, sc.Err())
+	return evs
+}
+
+func forTarget(evs []event, node string) []event {
+	var out []event
+	for _, ev := range evs {
+		if ev.TargetNode == node {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func assertRecord(t *testing.T, ev event, l *lab, wantFS []string) {
+	t.Helper()
+	assert.Equal(t, target, ev.TargetNode)
+	assert.Equal(t, ev.PacemakerAction, ev.Action)
+	assert.Equal(t, "initiated", ev.Status)
+	assert.Equal(t, l.hostname, ev.RecorderNode, "recorder_node defaults to the host name")
+	assert.Empty(t, ev.ConfigError, "config_file from the device parameters loaded")
+	assert.Empty(t, ev.InputWarnings, "every stdin key fenced sent is known")
+	assert.True(t, ev.Discovery.Enabled)
+	assert.Equal(t, "kubectl-nnf", ev.Discovery.Strategy, "attempts: %+v", ev.Discovery.Attempts)
+	got := append([]string(nil), ev.GFS2Filesystems...)
+	sort.Strings(got)
+	assert.Equal(t, wantFS, got)
+	_, err := time.Parse(time.RFC3339Nano, ev.Timestamp)
+	assert.NoError(t, err)
+}
+
+// expectedFilesystems reads the NNF example system's answer for node.
+func expectedFilesystems(tb testing.TB, node string) []string {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "nnf", "fixtures", "expected.json"))
+	require.NoError(tb, err)
+	var exp struct {
+		Computes map[string][]string `json:"computes"`
+	}
+	require.NoError(tb, json.Unmarshal(b, &exp))
+	fs, ok := exp.Computes[node]
+	require.True(tb, ok, "%s in expected.json", node)
+	sort.Strings(fs)
+	return fs
+}
+
+// deviceStarted reports whether crm_mon shows the stonith resource id
+// active, not failed, on the node.
+func deviceStarted(tb testing.TB, id string) bool {
+	r := run(tb, "", "crm_mon", "-1", "--output-as=xml")
+	if r.code != 0 {
+		return false
+	}
+	var doc struct {
+		Resources []struct {
+			ID     string `xml:"id,attr"`
+			Role   string `xml:"role,attr"`
+			Active string `xml:"active,attr"`
+			Failed string `xml:"failed,attr"`
+		} `xml:"resources>resource"`
+	}
+	if err := xml.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		return false
+	}
+	for _, res := range doc.Resources {
+		if res.ID == id {
+			return res.Role == "Started" && res.Active == "true" && res.Failed == "false"
+		}
+	}
+	return false
+}
+
+// captureStdin swaps the installed agent for a shell wrapper that saves its
+// stdin and then execs the real agent (same pid, same process group), runs
+// one reboot, puts the agent back and returns what fenced wrote, in call
+// order. The record the real agent makes from it is checked elsewhere.
+func captureStdin(t *testing.T, l *lab) []string {
+	t.Helper()
+	dir := filepath.Join(l.tmp, "stdin")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	real := filepath.Join(filepath.Dir(agentPath), ".fence_gfs2_recorder.e2e-real")
+	require.NoError(t, copyFile(agentPath, real, 0o755))
+	defer os.Remove(real)
+	wrapper := filepath.Join(l.tmp, "wrapper.sh")
+	require.NoError(t, os.WriteFile(wrapper, []byte(fmt.Sprintf(`#!/bin/bash
+# e2e stdin spy: keep fenced's exact bytes, then hand them to the real agent.
+f=%s/$(date +%%s%%N)-$$.stdin
+cat >"$f"
+exec %s "$@" <"$f"
+`, dir, real)), 0o755))
+	require.NoError(t, copyFile(wrapper, agentPath, 0o755))
+	defer func() { require.NoError(t, copyFile(real, agentPath, 0o755)) }()
+
+	r := must(t, "stonith_admin", "--reboot", target, "--timeout", "60")
+	t.Logf("through the stdin spy: %v", r.took.Round(time.Millisecond))
+	files, _ := filepath.Glob(filepath.Join(dir, "*.stdin"))
+	sort.Strings(files) // names start with the time in ns
+	var got []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		kv := parseKV(string(b))
+		if kv["action"] == "monitor" {
+			t.Logf("stdin of a periodic monitor (%d bytes):\n%s", len(b), b)
+			continue
+		}
+		t.Logf("EXACT STDIN FROM pacemaker-fenced (%d bytes, %q):\n%s", len(b), b, b)
+		got = append(got, string(b))
+	}
+	require.Len(t, got, 2, "off and on")
+	return got
+}
+
+func parseKV(s string) map[string]string {
+	m := map[string]string{}
+	for _, ln := range strings.Split(s, "\n") {
+		if k, v, ok := strings.Cut(ln, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
