@@ -26,13 +26,21 @@ var configCommands = []pcmk.Command{
 	{Name: "pcs", Args: []string{"cluster", "cib"}},
 }
 
+// textCommand is the last resort when no XML status parses: the same
+// crm_mon view as text. It needs the CIB to expand collapsed clone lines.
+var textCommand = pcmk.Command{Name: "pcs", Args: []string{"status", "resources"}}
+
 func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 	fstypes := req.ConfigStrings("fstypes", []string{"gfs2"})
 	details := map[string]any{"node": req.Node}
 
+	var cib *pcmk.CIB
 	st, used, tried, err := pcmk.FirstParsed(ctx, statusCommands, pcmk.ParseCrmMon)
 	if err != nil {
-		return plugin.Result{}, pcmk.Wrap("cannot read Pacemaker status: ", err)
+		if st, cib, err = fromText(ctx, details); err != nil {
+			return plugin.Result{}, pcmk.Wrap("cannot read Pacemaker status: ", pcmk.Wrap(strings.Join(tried, "; ")+"; ", err))
+		}
+		used = textCommand
 	}
 	details["status_source"] = used.String()
 	if len(tried) > 0 {
@@ -41,7 +49,7 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 	if n, ok := st.Node(req.Node); ok {
 		details["node_online"] = n.Online
 		details["node_unclean"] = n.Unclean
-	} else {
+	} else if len(st.Nodes) > 0 {
 		details["node_in_cluster"] = false
 	}
 
@@ -65,18 +73,22 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 		return plugin.Result{Details: details}, nil
 	}
 
-	cib, cused, ctried, err := pcmk.FirstParsed(ctx, configCommands, pcmk.ParseCIB)
-	if err != nil {
-		ids := make([]string, 0, len(mounted))
-		for _, in := range mounted {
-			ids = append(ids, in.ID)
+	if cib == nil {
+		var cused pcmk.Command
+		var ctried []string
+		cib, cused, ctried, err = pcmk.FirstParsed(ctx, configCommands, pcmk.ParseCIB)
+		if err != nil {
+			ids := make([]string, 0, len(mounted))
+			for _, in := range mounted {
+				ids = append(ids, in.ID)
+			}
+			return plugin.Result{}, pcmk.Wrap("Filesystem resources "+strings.Join(ids, ",")+
+				" are active on "+req.Node+" but their fstype is unknown: cannot read the CIB: ", err)
 		}
-		return plugin.Result{}, pcmk.Wrap("Filesystem resources "+strings.Join(ids, ",")+
-			" are active on "+req.Node+" but their fstype is unknown: cannot read the CIB: ", err)
-	}
-	details["config_source"] = cused.String()
-	if len(ctried) > 0 {
-		details["config_failures"] = ctried
+		details["config_source"] = cused.String()
+		if len(ctried) > 0 {
+			details["config_failures"] = ctried
+		}
 	}
 
 	var fs, other, unknown []string
@@ -108,4 +120,26 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 		details["unconfigured_filesystems"] = unknown
 	}
 	return plugin.Result{Filesystems: fs, Details: details}, nil
+}
+
+// fromText reads the status as text plus the CIB it needs; both are
+// required, so either failing is the error.
+func fromText(ctx plugin.Context, details map[string]any) (*pcmk.Status, *pcmk.CIB, error) {
+	text, _, _, err := pcmk.FirstParsed(ctx, []pcmk.Command{textCommand}, func(b []byte) ([]byte, error) { return b, nil })
+	if err != nil {
+		return nil, nil, err
+	}
+	cib, cused, ctried, err := pcmk.FirstParsed(ctx, configCommands, pcmk.ParseCIB)
+	if err != nil {
+		return nil, nil, pcmk.Wrap(textCommand.String()+" needs the CIB: ", err)
+	}
+	details["config_source"] = cused.String()
+	if len(ctried) > 0 {
+		details["config_failures"] = ctried
+	}
+	st, err := pcmk.ParseStatusText(text, cib)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, cib, nil
 }

@@ -167,12 +167,13 @@ func TestErrors(t *testing.T) {
 	// No status source works: an error naming every attempt.
 	ctx := plugintest.NewContext(t).Allow("crm_mon", "pcs").
 		Script("crm_mon", plugintest.Fail(102, "crm_mon: Connection to cluster failed"), crmMonArgs...).
-		Script("pcs", plugintest.Response{Err: errors.New("exec: /usr/sbin/pcs: no such file")}, "status", "xml")
+		Script("pcs", plugintest.Response{Err: errors.New("exec: /usr/sbin/pcs: no such file")})
 	_, err := discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cannot read Pacemaker status")
 	assert.Contains(t, err.Error(), "status 102: crm_mon: Connection to cluster failed")
-	assert.Contains(t, err.Error(), "no such file")
+	assert.Contains(t, err.Error(), "pcs status xml: exec: /usr/sbin/pcs: no such file")
+	assert.Contains(t, err.Error(), "pcs status resources: exec: /usr/sbin/pcs: no such file")
 
 	// Filesystems are active but the CIB cannot be read: not a silent
 	// empty answer, the error says which resources are unaccounted for.
@@ -196,6 +197,36 @@ func TestErrors(t *testing.T) {
 		_, err = discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 		assert.Error(t, err, name)
 	}
+}
+
+// TestTextFallback: no XML status at all, but `pcs status resources` text
+// (plus the CIB for the collapsed clone lines) still answers, here at fence
+// time for the lost node.
+func TestTextFallback(t *testing.T) {
+	dir := filepath.Join(labDir, "node-lost")
+	text := read(t, dir, "pcs-status-resources.txt")
+	cib := read(t, dir, "cibadmin-Q.xml")
+	ctx := plugintest.NewContext(t).Allow("crm_mon", "pcs", "cibadmin").
+		Script("crm_mon", plugintest.Fail(64, "crm_mon: unrecognized option '--output-as=xml'"), crmMonArgs...).
+		Script("pcs", plugintest.Output([]byte("Segmentation fault")), "status", "xml").
+		Script("pcs", plugintest.Output(text), "status", "resources").
+		Script("cibadmin", plugintest.Output(cib), cibadminArgs...)
+	res, err := discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(res.Filesystems))
+	assert.Equal(t, "pcs status resources", res.Details["status_source"])
+	assert.Equal(t, true, res.Details["dlm_active"])
+	assert.Equal(t, []string{"xfs-scratch"}, res.Details["other_filesystems"])
+	assert.Len(t, res.Details["status_failures"], 2)
+	assert.Len(t, ctx.Calls(), 4, "the CIB is read once")
+
+	// The text is strict: an unknown line is an error, not a guess.
+	ctx = plugintest.NewContext(t).Allow("pcs", "cibadmin").
+		Script("pcs", plugintest.Fail(1, "Error: unable to get cib"), "status", "xml").
+		Script("pcs", plugintest.Output(append(text, "  * Bundle Set: web [registry/httpd]:\n"...)), "status", "resources").
+		Script("cibadmin", plugintest.Output(cib), cibadminArgs...)
+	_, err = discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	assert.ErrorContains(t, err, "Bundle Set")
 }
 
 func TestRegistered(t *testing.T) {

@@ -1,0 +1,106 @@
+package pcmk
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// activeSet is "id@node" for every active instance, as a set.
+func activeSet(st *Status) map[string]bool {
+	out := map[string]bool{}
+	for _, in := range st.Instances {
+		if in.Active {
+			for _, n := range in.Nodes {
+				out[in.ID+"@"+n] = true
+			}
+		}
+	}
+	return out
+}
+
+// TestStatusTextAgreesWithXML: on every captured scenario, the text of
+// `pcs status resources` (expanded with the CIB) says exactly what
+// crm_mon's XML says about which primitive is active on which node.
+func TestStatusTextAgreesWithXML(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join(labDir, "*", "pcs-status-resources.txt"))
+	dirs2, _ := filepath.Glob(filepath.Join(labDir, "shared-lab", "*", "pcs-status-resources.txt"))
+	checked := 0
+	for _, textFile := range append(dirs, dirs2...) {
+		dir := filepath.Dir(textFile)
+		text, err1 := os.ReadFile(textFile)
+		cibData, err2 := os.ReadFile(filepath.Join(dir, "cibadmin-Q.xml"))
+		mon, err3 := os.ReadFile(filepath.Join(dir, "crm_mon-1-xml-inactive.xml"))
+		if err3 != nil {
+			mon, err3 = os.ReadFile(filepath.Join(dir, "crm_mon-1-xml-inactive-fencehistory.xml"))
+		}
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			cib, err := ParseCIB(cibData)
+			require.NoError(t, err)
+			fromText, err := ParseStatusText(text, cib)
+			require.NoError(t, err)
+			fromXML, err := ParseCrmMon(mon)
+			require.NoError(t, err)
+			want := activeSet(fromXML)
+			// The text omits stonith devices (pcs lists them separately).
+			for k := range want {
+				if r := cib.Resources[k[:strings.LastIndexByte(k, '@')]]; r != nil && r.Class == "stonith" {
+					delete(want, k)
+				}
+			}
+			assert.Equal(t, want, activeSet(fromText))
+			for _, in := range fromText.Instances {
+				assert.NotEmpty(t, in.Agent, in.ID)
+			}
+		})
+		checked++
+	}
+	assert.GreaterOrEqual(t, checked, 8)
+}
+
+func TestStatusTextLines(t *testing.T) {
+	cib, err := ParseCIB(readLab(t, "lvm-group", "cibadmin-Q.xml"))
+	require.NoError(t, err)
+
+	st, err := ParseStatusText([]byte("  * solofs\t(ocf:heartbeat:Filesystem):\t FAILED compute-node-3 (blocked)\n"+
+		"  * sololv\t(ocf:heartbeat:LVM-activate):\t Started [ compute-node-3 compute-node-30 ]\n"+
+		"  * other\t(ocf:heartbeat:Filesystem):\t Stopped (disabled)\n"), cib)
+	require.NoError(t, err)
+	require.Len(t, st.Instances, 3)
+	assert.True(t, st.Instances[0].Failed)
+	assert.True(t, st.Instances[0].OnNode("compute-node-3"))
+	assert.Equal(t, []string{"compute-node-3", "compute-node-30"}, st.Instances[1].Nodes)
+	assert.False(t, st.Instances[2].Active)
+
+	// A clone of a group expands to the group's members.
+	st, err = ParseStatusText(readLab(t, "lvm-group", "pcs-status-resources.txt"), cib)
+	require.NoError(t, err)
+	var members []string
+	for _, in := range st.ActiveOn("compute-node-3") {
+		if in.Clone == "shared_vg1-clone" {
+			assert.Equal(t, "shared_vg1", in.Group)
+			members = append(members, in.ID)
+		}
+	}
+	assert.Equal(t, []string{"sharedlv1", "sharedfs1"}, members)
+
+	for name, doc := range map[string]string{
+		"old format":     " Clone Set: dlm-clone [dlm]\n     Started: [ n1 ]\n",
+		"unknown clone":  "  * Clone Set: nope-clone [nope]:\n    * Started: [ n1 ]\n",
+		"nodes no clone": "  * Started: [ n1 ]\n",
+		"garbage":        "  * Segmentation fault\n",
+		"active no node": "  * fs\t(ocf:heartbeat:Filesystem):\t Started\n",
+		"clone no child": "  * Clone Set: x:\n",
+		"error from pcs": "Error: unable to get cib\n",
+	} {
+		_, err := ParseStatusText([]byte(doc), cib)
+		assert.Error(t, err, name)
+	}
+}
