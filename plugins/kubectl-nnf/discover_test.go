@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os/exec"
 	"strings"
 	"testing"
@@ -322,4 +323,84 @@ func TestErrorLinePicksTheRealError(t *testing.T) {
 	assert.Equal(t, "last", errorLine([]byte("first\nlast\n\n")))
 	assert.Equal(t, "", errorLine(nil))
 	assert.Len(t, errorLine([]byte(strings.Repeat("x", 1000))), 403)
+}
+
+// listOf merges the items of kubectl List files, keeps those in namespace ns
+// ("" = all), and prints them as kubectl would (a List; key order does not
+// matter to the strategy).
+func listOf(t *testing.T, ns string, files ...string) []byte {
+	t.Helper()
+	var items []map[string]any
+	for _, f := range files {
+		var l struct {
+			Items []map[string]any `json:"items"`
+		}
+		require.NoError(t, json.Unmarshal(readTestdata(t, f), &l))
+		for _, it := range l.Items {
+			if md, _ := it["metadata"].(map[string]any); ns == "" || md["namespace"] == ns {
+				items = append(items, it)
+			}
+		}
+	}
+	if items == nil {
+		items = []map[string]any{}
+	}
+	b, err := json.MarshalIndent(map[string]any{"apiVersion": "v1", "kind": "List",
+		"metadata": map[string]any{"resourceVersion": ""}, "items": items}, "", "    ")
+	require.NoError(t, err)
+	return b
+}
+
+// The tricky cases without kubectl (TestRealKubectlTricky runs them through
+// the real one).
+func TestTrickyNative(t *testing.T) {
+	e := loadExpected(t, "tricky/expected.json")
+	storages := listOf(t, "", "fixtures/nnfstorages.json", "tricky/nnfstorages.json")
+	all := append(nodes(e.Computes), nodes(e.Errors)...)
+	for _, node := range all {
+		t.Run(node, func(t *testing.T) {
+			ctx := plugintest.NewContext(t).Allow("kubectl").
+				Script("kubectl", plugintest.Output(listOf(t, node, "fixtures/clientmounts-all.json", "tricky/clientmounts.json")), cmArgs(node)...).
+				Script("kubectl", plugintest.Output(storages), nnfArgs...)
+			res, err := discover(ctx, request(node, nil))
+			if want, ok := e.Errors[node]; ok {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), want)
+			} else {
+				require.NoError(t, err)
+				assertMatches(t, e, node, res, false)
+			}
+			assert.Equal(t, e.KubectlCalls[node], res.Details["kubectl_calls"])
+			assert.Len(t, ctx.Calls(), e.KubectlCalls[node])
+			if want, ok := e.IdentifiedBy[node]; ok {
+				assert.Equal(t, want, res.Details["identified_by"])
+			}
+		})
+	}
+}
+
+func TestLabelsThatDisagreeAreNoted(t *testing.T) {
+	ctx := plugintest.NewContext(t).Allow("kubectl").
+		Script("kubectl", plugintest.Output(listOf(t, "compute-node-34", "tricky/clientmounts.json")), cmArgs("compute-node-34")...).
+		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/nnfstorages.json")), nnfArgs...)
+	res, err := discover(ctx, request("compute-node-34", nil))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"default/fluxjob-102-0"}, res.Filesystems)
+	assert.Equal(t, true, res.Details["labels_incomplete"])
+	mounts := res.Details["mounts"].([]map[string]any)
+	require.Len(t, mounts, 2)
+	assert.Equal(t, "labels name default/projgfs but the uid belongs to default/fluxjob-102-0", mounts[1]["note"])
+}
+
+// Items from other namespaces (a wrapper that ignores -n, a cluster-wide
+// list) never count, and compute-node-30's mounts are never compute-node-3's.
+func TestOtherNamespacesNeverCount(t *testing.T) {
+	ctx := plugintest.NewContext(t).Allow("kubectl").
+		Script("kubectl", plugintest.Output(listOf(t, "", "tricky/clientmounts.json")), cmArgs("compute-node-3")...)
+	res, err := discover(ctx, request("compute-node-3", nil))
+	require.NoError(t, err)
+	assert.Empty(t, res.Filesystems)
+	skipped := res.Details["skipped"].([]string)
+	assert.Len(t, skipped, 10, "every item of tricky/clientmounts.json")
+	assert.Contains(t, skipped, "compute-node-30/ns2-fluxjob-300-0-computes is not in namespace compute-node-3")
 }
