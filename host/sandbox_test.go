@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -322,4 +321,21 @@ func copyFile(t *testing.T, from, to string, mode os.FileMode) {
 	require.NoError(t, os.Chmod(to, mode))
 }
 
-var _ = strings.Contains
+
+func TestImplausibleNodeNeverReachesTheGuest(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Commands["hello"] = shCommand(`echo "hello $1"`)
+	execStrategy(cfg, "hello", []any{"x"}, "hello")
+	src := NewSource(cfg, nil)
+	defer src.Close(context.Background())
+	s, err := src.Strategy(context.Background(), "runner")
+	require.NoError(t, err)
+
+	for _, node := range []string{"", "-rf", "a b", "../etc", "n;id"} {
+		a := s.Discover(context.Background(), discovery.Target{Node: node, Action: "reboot"})
+		assert.Equal(t, discovery.OutcomeInvalidTarget, a.Outcome, node)
+		assert.Empty(t, a.Calls, node)
+	}
+	a := s.Discover(context.Background(), discovery.Target{Node: "compute-1", Action: "reboot"})
+	assert.Equal(t, discovery.OutcomeFound, a.Outcome, a.Error)
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/host/execcap"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/nodename"
 )
 
 // strategy is one loaded module. It keeps one instance and serializes calls
@@ -129,6 +130,12 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	callCtx = withCallState(callCtx, st)
 
 	a := discovery.Attempt{Strategy: s.name, Source: s.source()}
+	// The chain already refuses implausible names; checking again here
+	// keeps a guest from ever seeing one, whoever calls Discover.
+	if err := nodename.Validate(t.Node); err != nil {
+		a.Outcome, a.Error = discovery.OutcomeInvalidTarget, err.Error()+"; no command was run"
+		return a
+	}
 	s.stdout.Reset()
 	s.stderr.Reset()
 	resp, err := s.call(callCtx, t)
