@@ -16,12 +16,15 @@ import (
 var (
 	packagesOnce sync.Once
 	packagesDir  string
+	packagesRoot string // make install DESTDIR from the same make run
 	packagesErr  error
 	packagesOut  string
 )
 
-// builtPackages runs `make packages` once for all tests and returns the
-// .deb and .rpm paths.
+// builtPackages runs `make packages install` once for all tests and returns
+// the .deb and .rpm paths. One make run builds once, so the packages and the
+// DESTDIR install (packagesRoot) hold the same binaries even while someone
+// edits the sources.
 func builtPackages(t *testing.T) (deb, rpm string) {
 	t.Helper()
 	packagesOnce.Do(func() {
@@ -29,8 +32,9 @@ func builtPackages(t *testing.T) (deb, rpm string) {
 		if packagesErr != nil {
 			return
 		}
+		packagesRoot = filepath.Join(packagesDir, "root")
 		var out []byte
-		out, packagesErr = makeCmd("packages", "DIST="+packagesDir)
+		out, packagesErr = makeCmd("packages", "install", "DIST="+packagesDir, "DESTDIR="+packagesRoot)
 		packagesOut = string(out)
 	})
 	require.NoError(t, packagesErr, packagesOut)
@@ -68,10 +72,7 @@ func TestDebHasTheInstallLayout(t *testing.T) {
 
 	unpacked := t.TempDir()
 	output(t, dpkgDeb, "-x", deb, unpacked)
-	installed := t.TempDir()
-	mustMake(t, "install", "DESTDIR="+installed)
-
-	fromDeb, fromMake := snapshot(t, unpacked), snapshot(t, installed)
+	fromDeb, fromMake := snapshot(t, unpacked), snapshot(t, packagesRoot)
 	// Documented difference: the package also ships the plugin author guide.
 	for _, p := range []string{"usr/share/doc", "usr/share/doc/fence-gfs2-recorder", "usr/share/doc/fence-gfs2-recorder/PLUGINS.md"} {
 		require.Contains(t, fromDeb, p)
