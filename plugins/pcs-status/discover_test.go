@@ -240,3 +240,39 @@ func sorted(s []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestFailedFilesystem: the usual reason a compute node is fenced is a
+// failed gfs2 monitor (on-fail=fence) or a failed stop. crm_mon still
+// reports the resource active (FAILED) there, and so must the answer.
+// Fixtures: plugins/internal/pcmk/testdata/failures (crm_simulate --op-inject).
+func TestFailedFilesystem(t *testing.T) {
+	for _, scenario := range []string{"monitor-failed", "stop-failed"} {
+		dir := filepath.Join("..", "internal", "pcmk", "testdata", "failures", scenario)
+		t.Run(scenario, func(t *testing.T) {
+			ctx := scripted(t, read(t, dir, "crm_mon-status.xml"), read(t, dir, "cibadmin-Q-resources.xml"))
+			res, err := discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+			require.NoError(t, err)
+			assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(res.Filesystems))
+			failed := map[string]any{}
+			for _, r := range res.Details["resources"].([]map[string]any) {
+				failed[r["id"].(string)] = r["failed"]
+			}
+			assert.Equal(t, map[string]any{"gfs2-home": true, "gfs2-proj": false}, failed)
+
+			// The same through the text fallback.
+			ctx = plugintest.NewContext(t).Allow("pcs", "cibadmin").
+				Script("pcs", plugintest.Fail(1, "Error: crm_mon failed"), "status", "xml").
+				Script("pcs", plugintest.Output(read(t, dir, "pcs-status-resources.txt")), "status", "resources").
+				Script("cibadmin", plugintest.Output(read(t, dir, "cibadmin-Q-resources.xml")), cibadminArgs...)
+			res, err = discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+			require.NoError(t, err)
+			assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(res.Filesystems))
+
+			// Other nodes keep their own answer.
+			ctx = scripted(t, read(t, dir, "crm_mon-status.xml"), read(t, dir, "cibadmin-Q-resources.xml"))
+			res, err = discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
+			require.NoError(t, err)
+			assert.Empty(t, res.Filesystems)
+		})
+	}
+}

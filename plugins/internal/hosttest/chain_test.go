@@ -189,6 +189,19 @@ func TestChainRealTools(t *testing.T) {
 	assert.GreaterOrEqual(t, tested, 5)
 }
 
+// TestChainFailedFilesystem: a failed gfs2 monitor or stop (why the node is
+// fenced) through the wasm guest and the real tools.
+func TestChainFailedFilesystem(t *testing.T) {
+	for _, scenario := range []string{"monitor-failed", "stop-failed"} {
+		t.Run(scenario, func(t *testing.T) {
+			cib := filepath.Join("..", "pcmk", "testdata", "failures", scenario, "cib.xml")
+			rep := run(t, chainConfig(t, realTools(t, cib)), "compute-node-3")
+			require.Equal(t, config.StrategyPcsStatus, rep.Strategy, "%+v", rep.Attempts)
+			assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(rep.Filesystems))
+		})
+	}
+}
+
 // TestChainCapturedOutputs runs without Pacemaker installed: the commands
 // print the captured outputs.
 func TestChainCapturedOutputs(t *testing.T) {
