@@ -3,13 +3,16 @@
 //
 // It exists because guest size is fence latency (about 10 ms per MB of wasm
 // on every fence) and encoding/json drags in reflect and fmt (+1.4 MB). This
-// package imports only errors, strconv, slices and unicode/utf8; a test keeps
-// it that way.
+// package imports only errors, math, strconv (for formatting floats) and
+// unicode/utf8; a test keeps it that way.
 //
 // The Reader follows RFC 8259 and agrees with encoding/json on what it
 // accepts and on the values it produces (the fuzz test checks both), except:
 //   - nesting is limited to MaxDepth (1000) levels, not 10000;
-//   - Int, unlike Value, rejects numbers with a fraction or exponent.
+//   - Int, unlike Value, rejects numbers with a fraction or exponent;
+//   - numbers with more than 800 significant digits convert correctly,
+//     where strconv.ParseFloat, and so encoding/json, can be wrong
+//     (golang/go#42436).
 //
 // Like encoding/json, the Reader replaces invalid UTF-8 and unpaired UTF-16
 // surrogates in strings with U+FFFD and rejects raw control characters.
@@ -31,7 +34,6 @@ package jsonlite
 
 import (
 	"errors"
-	"strconv"
 	"unicode/utf8"
 )
 
@@ -103,7 +105,15 @@ type Reader struct {
 	pos   int
 	depth int
 	err   error
+	// keys caches object keys by hash, so that a repeated key is allocated
+	// once: kubectl output repeats a few dozen keys thousands of times,
+	// and allocation is what costs most inside wasm. (A fixed table
+	// rather than a map: no map code in guests that use no maps, and
+	// bounded memory whatever the document.)
+	keys *[keyCacheSize]string
 }
+
+const keyCacheSize = 256
 
 // NewReader returns a Reader over data. The Reader does not modify data.
 func NewReader(data []byte) *Reader { return &Reader{data: data} }
@@ -256,7 +266,7 @@ func (r *Reader) Object(fn func(key string) error) error {
 			}
 			return r.syntax(r.pos, "expected string for object key, found "+quoteByte(r.data[r.pos]))
 		}
-		key, err := r.readString()
+		key, err := r.readKey()
 		if err != nil {
 			return err
 		}
@@ -322,6 +332,32 @@ func (r *Reader) member(fn func() error) error {
 func (r *Reader) String() (string, error) {
 	if err := r.expect(String); err != nil {
 		return "", err
+	}
+	return r.readString()
+}
+
+// readKey is readString for object keys, through the key cache.
+func (r *Reader) readKey() (string, error) {
+	start := r.pos + 1
+	h := uint32(2166136261) // FNV-1a
+	for i := start; i < len(r.data); i++ {
+		c := r.data[i]
+		if c == '"' {
+			b := r.data[start:i]
+			if r.keys == nil {
+				r.keys = new([keyCacheSize]string)
+			}
+			slot := &r.keys[h%keyCacheSize]
+			if *slot != string(b) { // the comparison does not allocate
+				*slot = string(b)
+			}
+			r.pos = i + 1
+			return *slot, nil
+		}
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			break
+		}
+		h = (h ^ uint32(c)) * 16777619
 	}
 	return r.readString()
 }
@@ -586,8 +622,8 @@ func (r *Reader) Float() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	f, perr := strconv.ParseFloat(string(r.data[r.pos:end]), 64)
-	if perr != nil {
+	f, ok := parseFloat(r.data[r.pos:end])
+	if !ok {
 		return 0, &Error{Offset: r.pos, Msg: "number " + string(r.data[r.pos:end]) + " out of float64 range", mismatch: true}
 	}
 	r.pos = end

@@ -40,7 +40,7 @@ func TestGuestSize(t *testing.T) {
 	bare, withCodec := size("bare"), size("jsonlite")
 	added := withCodec - bare
 	t.Logf("bare reactor %d B, with jsonlite (whole API) %d B: +%d B (+%.1f%%)", bare, withCodec, added, 100*float64(added)/float64(bare))
-	assert.Less(t, added, int64(200<<10), "jsonlite grew: every MB of guest costs ~10 ms per fence")
+	assert.Less(t, added, int64(180<<10), "jsonlite grew: every MB of guest costs ~10 ms per fence")
 }
 
 // callGuest copies input into a fresh instance of the guest, calls export

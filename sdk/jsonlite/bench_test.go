@@ -1,0 +1,142 @@
+package jsonlite
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero"
+)
+
+// Native benchmarks on the 77 KB kubectl ClientMount list, each beside the
+// encoding/json call that does the same job.
+
+func loadFixture(b *testing.B) []byte {
+	data, err := os.ReadFile("testdata/clientmounts-all.json")
+	require.NoError(b, err)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	return data
+}
+
+func BenchmarkValue(b *testing.B) {
+	data := loadFixture(b)
+	for b.Loop() {
+		if _, err := decodeOurs(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkValueEncodingJSON(b *testing.B) {
+	data := loadFixture(b)
+	for b.Loop() {
+		if _, err := decodeOracle(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStream pulls the fields a kubectl-nnf strategy needs.
+func BenchmarkStream(b *testing.B) {
+	data := loadFixture(b)
+	for b.Loop() {
+		if _, err := streamClientMounts(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStreamEncodingJSON decodes the same fields into structs.
+func BenchmarkStreamEncodingJSON(b *testing.B) {
+	data := loadFixture(b)
+	for b.Loop() {
+		var doc struct {
+			Items []struct {
+				Metadata struct{ Namespace, Name string }
+				Spec     struct {
+					Node   string
+					Mounts []struct{ Type string }
+				}
+				Status struct {
+					Mounts []struct{ Ready bool }
+				}
+			}
+		}
+		if err := json.Unmarshal(data, &doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSkip(b *testing.B) {
+	data := loadFixture(b)
+	for b.Loop() {
+		r := NewReader(data)
+		if err := r.Skip(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSkipEncodingJSONValid(b *testing.B) {
+	data := loadFixture(b)
+	for b.Loop() {
+		if !json.Valid(data) {
+			b.Fatal("invalid")
+		}
+	}
+}
+
+func BenchmarkWriterValue(b *testing.B) {
+	data := loadFixture(b)
+	v, err := decodeOurs(data)
+	require.NoError(b, err)
+	buf := make([]byte, 0, len(data))
+	for b.Loop() {
+		w := NewWriter(buf[:0])
+		if err := w.Value(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWriterValueEncodingJSON(b *testing.B) {
+	data := loadFixture(b)
+	v, err := decodeOurs(data)
+	require.NoError(b, err)
+	for b.Loop() {
+		if _, err := json.Marshal(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWasm runs the guest's exports on the fixture inside wazero with
+// WithCloseOnContextDone(true), as the host runs strategies: one instance,
+// repeated calls (steady state; instantiation is measured by the host).
+func BenchmarkWasm(b *testing.B) {
+	data := loadFixture(b)
+	ctx := context.Background()
+	rt, compiled := newRuntime(b, buildGuest(b, "jsonlite"))
+	for _, export := range []string{"stream", "run"} {
+		b.Run(export, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithStartFunctions("_initialize").WithName(""))
+			require.NoError(b, err)
+			defer mod.Close(ctx)
+			res, err := mod.ExportedFunction("alloc").Call(ctx, uint64(len(data)))
+			require.NoError(b, err)
+			require.True(b, mod.Memory().Write(uint32(res[0]), data))
+			fn := mod.ExportedFunction(export)
+			for b.Loop() {
+				res, err := fn.Call(ctx, uint64(len(data)))
+				if err != nil || int32(uint32(res[0])) < 0 {
+					b.Fatal(err, res)
+				}
+			}
+		})
+	}
+}
