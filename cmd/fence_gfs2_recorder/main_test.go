@@ -196,11 +196,16 @@ func TestRealStrategiesFailCleanly(t *testing.T) {
 
 	code, _, stderr = e.run("action=monitor\n")
 	assert.Equal(t, 0, code, "monitor verifies the strategies load: %s", stderr)
-	// A strategy that cannot load makes monitor fail.
-	bad := newEnv(t, "discovery:\n  order: [kubectl-nnf, no-such-strategy]\n")
+	// A configured strategy that does not load (a corrupt drop-in) makes
+	// monitor fail, though the configuration itself is valid.
+	plugins := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(plugins, "corrupt.wasm"), []byte("\x00asm garbage"), 0o644))
+	bad := newEnv(t, "plugin_dir: "+plugins+"\ndiscovery:\n  order: [kubectl-nnf, corrupt]\n")
 	code, _, stderr = bad.run("action=monitor\n")
 	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "no-such-strategy")
+	assert.Contains(t, stderr, "monitor: discovery strategies")
+	assert.Contains(t, stderr, "corrupt")
+	assert.NotContains(t, stderr, "monitor: configuration")
 }
 
 func TestBadInputThroughTheBinary(t *testing.T) {

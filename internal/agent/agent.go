@@ -65,6 +65,10 @@ type Agent struct {
 	MonitorChecks []MonitorCheck
 	// Sleep waits for --delay; it returns early when ctx ends.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// FallbackLogDir is where records go when the configuration cannot be
+	// loaded and no valid log_dir option was given; "" means the built-in
+	// default (config.DefaultLogDir).
+	FallbackLogDir string
 	// Syslog receives a record that could not be written to the log
 	// directory; nil: /dev/log.
 	Syslog func(msg string) error
@@ -200,8 +204,17 @@ func (a *Agent) loadConfig(p *options.Parsed) runConfig {
 	}
 	if rc.err != nil {
 		rc.cfg = config.Defaults()
+		if a.FallbackLogDir != "" {
+			rc.cfg.LogDir = a.FallbackLogDir
+		}
 		if s, ok := overrides["log_dir"].(string); ok && s != "" {
-			rc.cfg.LogDir = s
+			// Only a log_dir the configuration rules accept (absolute, no
+			// control bytes): a relative one would land in fenced's cwd.
+			try := config.Defaults()
+			try.LogDir = s
+			if try.Validate() == nil {
+				rc.cfg.LogDir = s
+			}
 		}
 		if b, ok := overrides["verbose"].(bool); ok {
 			rc.cfg.Verbose = b

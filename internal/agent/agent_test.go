@@ -89,8 +89,10 @@ func newHarness(t *testing.T, yaml string) *harness {
 		NewSource: func(*config.Config, *slog.Logger) (discovery.Source, func(context.Context) error) {
 			return h.src, func(context.Context) error { h.src.closed = true; return nil }
 		},
-		Sleep:  func(_ context.Context, d time.Duration) error { h.slept = append(h.slept, d); return nil },
-		Syslog: func(m string) error { h.syslog = append(h.syslog, m); return nil },
+		// Never the real /var/log/gfs2-fencing, even when a test breaks the config.
+		FallbackLogDir: filepath.Join(t.TempDir(), "fallback"),
+		Sleep:          func(_ context.Context, d time.Duration) error { h.slept = append(h.slept, d); return nil },
+		Syslog:         func(m string) error { h.syslog = append(h.syslog, m); return nil },
 	}
 	return h
 }
@@ -320,6 +322,21 @@ func TestInvalidConfigStillRecordsWithOptionLogDir(t *testing.T) {
 	require.Len(t, evs, 2)
 	assert.Contains(t, evs[1].ConfigError, "stdin option delay")
 	assert.Empty(t, h.slept)
+}
+
+func TestInvalidOptionLogDirIsNotUsedByTheFallback(t *testing.T) {
+	h := newHarness(t, "")
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	// relative log_dir: invalid, so the whole config is invalid, and the
+	// fallback must not write into the current directory either.
+	require.Equal(t, 0, h.stdin("action=off\nnodename=compute-node-3\nlog_dir=relative\n"))
+	_, err := os.Stat(filepath.Join(cwd, "relative"))
+	assert.True(t, errors.Is(err, os.ErrNotExist), "nothing written under the working directory")
+	assert.Contains(t, h.stderr.String(), "log_dir")
+	evs := readRecords(t, h.agent.FallbackLogDir)
+	require.Len(t, evs, 1, "recorded in the fallback directory")
+	assert.Contains(t, evs[0].ConfigError, "not an absolute path")
 }
 
 func TestUnwritableLogDirStillSucceedsAndMonitorFails(t *testing.T) {
