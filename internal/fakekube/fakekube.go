@@ -27,6 +27,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // DefaultToken is the bearer token the server demands unless Options.Token
@@ -84,11 +85,14 @@ type Fault struct {
 	Resource  string // plural; "" matches every resource request
 	Namespace string // "" matches every namespace
 	// What the server does:
-	Status     int    // reply with this status (e.g. 403, 500) and Body
-	Body       []byte // body for Status; "" = a Kubernetes Status object
-	Hang       bool   // never answer; returns when the client goes away or the server closes
-	Garbage    bool   // 200 with a body that is not JSON
-	TruncateAt int    // 200 with the real answer cut after this many bytes (> 0)
+	Status int    // reply with this status (e.g. 403, 500) and Body
+	Body   []byte // body for Status; "" = a Kubernetes Status object
+	Hang   bool   // never answer; returns when the client goes away or the server closes
+	// Delay answers normally (or with the other fault fields) after this
+	// long, for budget and timeout tests that need a slow but working server.
+	Delay      time.Duration
+	Garbage    bool // 200 with a body that is not JSON
+	TruncateAt int  // 200 with the real answer cut after this many bytes (> 0)
 }
 
 // Server is a running fake API server.
@@ -544,6 +548,17 @@ func (s *Server) faultFor(req resourceRequest) (Fault, bool) {
 }
 
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, req resourceRequest) int {
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return 0
+		case <-s.done:
+			return 0
+		}
+	}
 	switch {
 	case f.Hang:
 		select {
@@ -583,7 +598,11 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, req
 		return writeStatus(w, f.Status, reasonFor(f.Status), msg,
 			map[string]any{"group": req.group, "kind": req.resource, "name": req.name})
 	}
-	return writeStatus(w, http.StatusInternalServerError, "InternalError", "empty fault", nil)
+	body, status, err := s.answer(req, r.URL.Query().Get("labelSelector"))
+	if err != nil {
+		return writeStatus(w, status, reasonFor(status), err.Error(), nil)
+	}
+	return writeJSON(w, status, body) // a pure delay
 }
 
 // answer builds the list (or the one object) for req.

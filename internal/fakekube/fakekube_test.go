@@ -395,3 +395,48 @@ func readFixture(t *testing.T, name string) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+func TestDelayAnswersLate(t *testing.T) {
+	s := start(t, fakekube.Options{})
+	s.Inject(fakekube.Fault{Resource: "nnfstorages", Delay: 300 * time.Millisecond})
+	begin := time.Now()
+	code, body := get(t, s, "/apis/nnf.cray.hpe.com/v1alpha11/nnfstorages", s.Token())
+	require.Equal(t, http.StatusOK, code)
+	assert.Len(t, decode(t, body).Items, 5)
+	assert.GreaterOrEqual(t, time.Since(begin), 300*time.Millisecond)
+
+	s.Inject(fakekube.Fault{Resource: "nnfstorages", Delay: 10 * time.Millisecond, Status: http.StatusServiceUnavailable})
+	code, body = get(t, s, "/apis/nnf.cray.hpe.com/v1alpha11/nnfstorages", s.Token())
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Contains(t, string(body), `"reason":"ServiceUnavailable"`)
+}
+
+// A hanging request must not keep Close from returning.
+func TestCloseReleasesHangingRequests(t *testing.T) {
+	s, err := fakekube.Start(fakekube.Options{})
+	require.NoError(t, err)
+	s.Inject(fakekube.Fault{Hang: true})
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(s.CACertPEM()))
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	errc := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, s.URL()+"/apis/nnf.cray.hpe.com/v1alpha11/nnfstorages", nil)
+		req.Header.Set("Authorization", "Bearer "+s.Token())
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // let the request reach the hanging handler
+	done := make(chan struct{})
+	go func() { s.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close blocked on a hanging request")
+	}
+	assert.Error(t, <-errc, "the client sees the connection go away")
+	s.Close() // idempotent
+}
