@@ -83,6 +83,9 @@ func (c *CIB) mayRun(r *Resource, node string, visiting map[string]bool) Placeme
 			enabled = true
 		}
 		for _, rule := range loc.Rules {
+			if role := rule.Attr("role"); role != "" && !equalFold(role, "Started") {
+				continue // like a role-specific constraint
+			}
 			score, ok := ParseScore(rule.Attr("score"))
 			if !ok { // score-attribute and friends: node-attribute driven
 				p.Unevaluated = append(p.Unevaluated, loc.ID)

@@ -113,6 +113,10 @@ func TestMayRun(t *testing.T) {
 	c = ban(Location{ID: "b5", Resources: []string{"solo"}, Node: "compute-node-3", Score: "-INFINITY", Role: "Promoted"})
 	assert.True(t, c.MayRun(c.Resources["solo"], "compute-node-3").MayRun)
 
+	promotedRule := mustTree(t, `<rule id="p" role="Promoted" score="-INFINITY"><expression attribute="#uname" operation="eq" value="compute-node-3"/></rule>`)
+	c = ban(Location{ID: "b5r", Resources: []string{"solo"}, Rules: []*Element{promotedRule}})
+	assert.True(t, c.MayRun(c.Resources["solo"], "compute-node-3").MayRun)
+
 	// Unevaluable rules are reported, and do not ban.
 	dateRule := mustTree(t, `<rule id="d" score="-INFINITY"><date_expression id="x" operation="in_range"/></rule>`)
 	c = ban(Location{ID: "b6", Resources: []string{"solo"}, Rules: []*Element{dateRule}})
