@@ -185,3 +185,26 @@ func sorted(s []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestOptInAndColocation: an opt-in cluster where the DLM clone is enabled
+// on fewer nodes than a gfs2 clone colocated with it (scenario made by
+// plugins/internal/pcmk/testdata/placement/capture.sh; the scheduler placed
+// gfs2-home on compute-node-3 only).
+func TestOptInAndColocation(t *testing.T) {
+	cib := read(t, "..", "internal", "pcmk", "testdata", "placement", "opt-in", "cibadmin-Q-configuration.xml")
+	res, err := discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
+
+	res, err = discover(scripted(t, cib), plugin.Request{Node: "compute-node-30", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Empty(t, res.Filesystems)
+	reasons := map[string]string{}
+	for _, e := range detailList(res, "excluded") {
+		reasons[e["id"].(string)] = e["reason"].(string)
+	}
+	assert.Contains(t, reasons["gfs2-home"], "colocated")
+	assert.Contains(t, reasons["gfs2-home"], "dlm-clone")
+	assert.Contains(t, reasons["gfs2-proj"], "opt-in")
+	assert.Equal(t, false, res.Details["dlm_may_run"])
+}

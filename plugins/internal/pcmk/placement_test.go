@@ -180,3 +180,59 @@ func TestRunningImpliesMayRun(t *testing.T) {
 	}
 	assert.Greater(t, checked, 10)
 }
+
+// TestMayRunAgreesWithScheduler compares the static reading with where
+// Pacemaker's scheduler really placed each cloned Filesystem, on every
+// online, non-standby node: for clones without instance limits the two
+// must be equal. Scenarios: testdata/placement (rules on node attributes,
+// or-rules, a banned DLM clone with colocations, an opt-in cluster; made by
+// capture.sh with pcs -f and crm_simulate) and the captured lab scenarios.
+func TestMayRunAgreesWithScheduler(t *testing.T) {
+	type pair struct{ cib, mon string }
+	var cases []pair
+	own, _ := filepath.Glob(filepath.Join("testdata", "placement", "*", "cib.xml"))
+	for _, c := range own {
+		d := filepath.Dir(c)
+		cases = append(cases, pair{filepath.Join(d, "cibadmin-Q-configuration.xml"), filepath.Join(d, "crm_mon-status.xml")})
+	}
+	lab, _ := filepath.Glob(filepath.Join(labDir, "*", "cibadmin-Q-configuration.xml"))
+	for _, c := range lab {
+		cases = append(cases, pair{c, filepath.Join(filepath.Dir(c), "crm_mon-1-xml-inactive.xml")})
+	}
+	compared, excluded := 0, 0
+	for _, c := range cases {
+		name := filepath.Base(filepath.Dir(c.cib))
+		cibData, err1 := os.ReadFile(c.cib)
+		monData, err2 := os.ReadFile(c.mon)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		cib, err := ParseCIB(cibData)
+		require.NoError(t, err, name)
+		st, err := ParseCrmMon(monData)
+		require.NoError(t, err, name)
+		for _, n := range st.Nodes {
+			if !n.Online || n.Standby {
+				continue
+			}
+			running := map[string]bool{}
+			for _, in := range st.ActiveOn(n.Name) {
+				running[in.ID] = true
+			}
+			for _, p := range cib.Primitives {
+				if !p.IsFilesystem() || p.Clone() == "" {
+					continue
+				}
+				pl := cib.MayRun(p, n.Name)
+				assert.Equal(t, running[p.ID], pl.MayRun, "%s: %s on %s (static: %q)", name, p.ID, n.Name, pl.Reason)
+				compared++
+				if !pl.MayRun {
+					excluded++
+				}
+			}
+		}
+	}
+	t.Logf("compared %d node/filesystem pairs, %d excluded", compared, excluded)
+	assert.Greater(t, compared, 40)
+	assert.Greater(t, excluded, 8, "the scenarios exercise exclusions")
+}
