@@ -179,30 +179,28 @@ func (a *Agent) Run(ctx context.Context, args []string) int {
 // record despite a bad one.
 type runConfig struct {
 	cfg      config.Config
-	loaded   *config.Loaded // nil when loading failed
-	err      error          // why loading failed (bad file, env or option values)
+	err      error // what is wrong: bad option values, or a configuration that did not load
+	loadErr  bool  // the configuration did not load: cfg is the fallback
 	warnings []string
 }
 
-// loadConfig loads the layered configuration with the option layer. When
-// that fails, cfg is the built-in defaults plus the option-layer values that
-// are valid on their own (log_dir, verbose, discovery switched off), so a
-// fence is still recorded where the operator asked.
+// loadConfig loads the layered configuration with the valid option values.
+// An option value that does not parse (delay=soon) is reported in err but
+// does not throw away the configuration file. When loading fails, cfg is the
+// built-in defaults plus the option-layer values that are valid on their own
+// (log_dir, verbose, discovery switched off), so a fence is still recorded
+// where the operator asked.
 func (a *Agent) loadConfig(p *options.Parsed) runConfig {
 	overrides, optErrs := p.Overrides()
 	var rc runConfig
-	if len(optErrs) == 0 {
-		l, err := a.LoadConfig(config.LoadOptions{File: p.ConfigFile(), Environ: a.Environ,
-			Overrides: overrides, OverrideLayer: p.Layer})
-		if err == nil {
-			rc = runConfig{cfg: l.Config, loaded: l, warnings: l.Warnings}
-		} else {
-			rc.err = err
-		}
-	} else {
-		rc.err = errors.Join(optErrs...)
+	l, err := a.LoadConfig(config.LoadOptions{File: p.ConfigFile(), Environ: a.Environ,
+		Overrides: overrides, OverrideLayer: p.Layer})
+	if err == nil {
+		rc = runConfig{cfg: l.Config, warnings: l.Warnings}
 	}
-	if rc.err != nil {
+	rc.err = errors.Join(append(optErrs, err)...)
+	rc.loadErr = err != nil
+	if rc.loadErr {
 		rc.cfg = config.Defaults()
 		if a.FallbackLogDir != "" {
 			rc.cfg.LogDir = a.FallbackLogDir

@@ -324,6 +324,20 @@ func TestInvalidConfigStillRecordsWithOptionLogDir(t *testing.T) {
 	assert.Empty(t, h.slept)
 }
 
+// A bad option value is reported but does not throw the configuration
+// file away: the record goes to the file's log_dir.
+func TestBadOptionValueKeepsTheConfigFile(t *testing.T) {
+	h := newHarness(t, "")
+	require.Equal(t, 0, h.stdin("action=reboot\nnodename=compute-node-3\ndelay=soon\n"))
+	evs := h.records()
+	require.Len(t, evs, 1)
+	assert.Contains(t, evs[0].ConfigError, "stdin option delay")
+	assert.Equal(t, []string{"sharedfs", "scratch"}, evs[0].GFS2Filesystems, "discovery ran with the file's settings")
+	assert.Empty(t, h.slept)
+	assert.Equal(t, 1, h.stdin("action=monitor\ndelay=soon\n"))
+	assert.Contains(t, h.stderr.String(), "monitor: configuration: stdin option delay")
+}
+
 func TestInvalidOptionLogDirIsNotUsedByTheFallback(t *testing.T) {
 	h := newHarness(t, "")
 	cwd := t.TempDir()

@@ -30,8 +30,11 @@ func (a *Agent) fence(ctx context.Context, rc runConfig, p *options.Parsed, acti
 	for _, w := range rc.warnings {
 		logger.Warn("configuration", "warning", w)
 	}
-	if rc.err != nil {
+	switch {
+	case rc.loadErr:
 		logger.Error("invalid configuration; recording with built-in defaults", "error", rc.err, "log_dir", rc.cfg.LogDir)
+	case rc.err != nil:
+		logger.Error("invalid option values ignored; recording with the configuration", "error", rc.err)
 	}
 
 	// fence-agents apply --delay to off and reboot (the actions that take a
