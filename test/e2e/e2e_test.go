@@ -24,8 +24,10 @@ import (
 const (
 	agentPath    = "/usr/sbin/fence_gfs2_recorder"
 	builtinDir   = "/usr/lib/fence_gfs2_recorder/plugins"
-	target       = "compute-node-3" // recorder + realfence in level 1
-	plainTarget  = "compute-node-6" // realfence alone in level 1 (the baseline)
+	target       = "compute-node-3" // level 1: recorder, realfence
+	plainTarget  = "compute-node-6" // level 1: realfence (baseline: no recorder)
+	pairTarget   = "compute-node-7" // level 1: realfence, realfence2 (baseline: two devices, no recorder)
+	brokenTarget = "compute-node-8" // level 1: recorder, brokenfence (always fails)
 	monitorEvery = 5 * time.Second
 )
 
@@ -64,8 +66,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lab is one configured cluster: the recorder and fence_dummy in one level
-// for compute-node-3, fence_dummy alone for compute-node-6.
+// lab is one configured cluster; see the target constants for its levels.
 type lab struct {
 	tmp      string
 	logDir   string
@@ -126,15 +127,23 @@ strategies:
 
 	// The devices, exactly as docs/PACEMAKER.md tells a site to configure them.
 	must(tb, "pcs", "stonith", "create", "realfence", "fence_dummy",
-		"pcmk_host_list="+target+" "+plainTarget)
+		"pcmk_host_list="+target+" "+plainTarget+" "+pairTarget)
+	must(tb, "pcs", "stonith", "create", "realfence2", "fence_dummy", "pcmk_host_list="+pairTarget)
+	// type=fail: off and on never succeed (under fenced it waits for a power
+	// state that never comes); pcmk_off_timeout=3 makes fenced give up after
+	// 3 s instead of 60. Its monitor succeeds, so the device is Started.
+	must(tb, "pcs", "stonith", "create", "brokenfence", "fence_dummy", "type=fail",
+		"pcmk_off_timeout=3", "pcmk_host_list="+brokenTarget)
 	must(tb, "pcs", "stonith", "create", "recorder", "fence_gfs2_recorder",
 		"log_dir="+l.logDir, "config_file="+l.config, "verbose=1",
-		"pcmk_host_list="+target,
+		"pcmk_host_list="+target+" "+brokenTarget,
 		"op", "monitor", fmt.Sprintf("interval=%ds", int(monitorEvery/time.Second)))
 	must(tb, "pcs", "stonith", "level", "add", "1", target, "recorder", "realfence", "--force")
 	must(tb, "pcs", "stonith", "level", "add", "1", plainTarget, "realfence", "--force")
+	must(tb, "pcs", "stonith", "level", "add", "1", pairTarget, "realfence", "realfence2", "--force")
+	must(tb, "pcs", "stonith", "level", "add", "1", brokenTarget, "recorder", "brokenfence", "--force")
 	must(tb, "crm_resource", "--wait", "--timeout=60s")
-	for _, dev := range []string{"recorder", "realfence"} {
+	for _, dev := range []string{"recorder", "realfence", "realfence2", "brokenfence"} {
 		if !waitFor(30*time.Second, func() bool { return deviceStarted(tb, dev) }) {
 			tb.Fatalf("device %s not Started:\n%s", dev, run(tb, "", "crm_mon", "-1", "-r"))
 		}
@@ -191,6 +200,7 @@ func TestFencedEndToEnd(t *testing.T) {
 		assert.Equal(t, "on", evs[1].PacemakerAction)
 		for _, ev := range evs {
 			assertRecord(t, ev, l, wantFS)
+			t.Logf("%s record: discovery by %s took %.1f ms", ev.PacemakerAction, ev.Discovery.Strategy, ev.Discovery.DurationMS)
 		}
 		assert.Less(t, evs[0].EventID, evs[1].EventID, "event ids are time-ordered")
 		if b, err := os.ReadFile(filepath.Join(l.logDir, "fence-events-detailed.jsonl")); err == nil {
@@ -212,11 +222,29 @@ func TestFencedEndToEnd(t *testing.T) {
 		assertRecord(t, evs[0], l, wantFS)
 	})
 
+	t.Run("failing-device-fails-the-level-after-the-record", func(t *testing.T) {
+		before := len(readEvents(t, l.logDir))
+		r := run(t, "", "stonith_admin", "--reboot", brokenTarget, "--timeout", "60")
+		assert.NotZero(t, r.code, "the real device failed, so the fence failed:\n%s", r)
+		evs := forTarget(readEvents(t, l.logDir)[before:], brokenTarget)
+		require.NotEmpty(t, evs, "the recorder ran first and recorded the attempt")
+		for _, ev := range evs {
+			assert.Equal(t, "off", ev.PacemakerAction, "no on: the level stopped at the failed off")
+		}
+		t.Logf("%d record(s) for the failed fence of %s; stonith_admin rc=%d after %v",
+			len(evs), brokenTarget, r.code, r.took.Round(time.Millisecond))
+	})
+
 	t.Run("readable-log", func(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(l.logDir, "fence-events-readable.log"))
 		require.NoError(t, err)
-		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-		require.Len(t, lines, 3, "off, on, off")
+		var lines []string
+		for _, ln := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if strings.Contains(ln, "TARGET="+target+" ") {
+				lines = append(lines, ln)
+			}
+		}
+		require.Len(t, lines, 3, "off, on, off for %s in:\n%s", target, b)
 		for _, ln := range lines {
 			assert.Contains(t, ln, "TARGET="+target)
 			assert.Contains(t, ln, `"default/projgfs"`)
@@ -267,9 +295,10 @@ type event struct {
 	ConfigError     string   `json:"config_error"`
 	InputWarnings   []string `json:"input_warnings"`
 	Discovery       struct {
-		Enabled  bool   `json:"enabled"`
-		Strategy string `json:"strategy"`
-		Attempts []struct {
+		Enabled    bool    `json:"enabled"`
+		Strategy   string  `json:"strategy"`
+		DurationMS float64 `json:"duration_ms"`
+		Attempts   []struct {
 			Strategy string `json:"strategy"`
 			Outcome  string `json:"outcome"`
 			Error    string `json:"error"`
