@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -266,6 +267,49 @@ func TestUnwritableDirFallsBackToStderrAndSyslog(t *testing.T) {
 			assert.Contains(t, logged[0], ev.EventID)
 		})
 	}
+}
+
+// A real full filesystem (a 64 KiB tmpfs; needs root): the event goes to
+// the fallback, no torn record is left behind, and the monitor check fails.
+func TestDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+
+	var stderr bytes.Buffer
+	var logged []string
+	w := &Writer{Dir: filepath.Join(mnt, "log"), Stderr: &stderr, Syslog: func(m string) error { logged = append(logged, m); return nil }}
+	var failed *Event
+	for i := 0; i < 200 && failed == nil; i++ {
+		ev := sampleEvent("compute-node-3", "off")
+		ev.Discovery.Attempts[0].Details = map[string]any{"blob": strings.Repeat("x", 3000)}
+		if err := w.Write(context.Background(), ev); err != nil {
+			assert.ErrorIs(t, err, syscall.ENOSPC)
+			failed = ev
+		}
+	}
+	require.NotNil(t, failed, "the filesystem never filled up")
+	assert.Contains(t, stderr.String(), failed.EventID)
+	require.Len(t, logged, 1)
+	for _, f := range []string{DetailedFile, ReadableFile} {
+		b, err := os.ReadFile(filepath.Join(mnt, "log", f))
+		require.NoError(t, err)
+		assert.True(t, len(b) == 0 || b[len(b)-1] == '\n', "%s ends in a partial record", f)
+		if f == DetailedFile {
+			for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+				if l != "" {
+					require.True(t, json.Valid([]byte(l)), "torn record in %s", f)
+				}
+			}
+		}
+	}
+	err := CheckWritable(filepath.Join(mnt, "log"))
+	require.Error(t, err)
 }
 
 // The real syslog path, when this machine has one.

@@ -93,10 +93,10 @@ func (w *Writer) writeFiles(ctx context.Context, detailed, readable []byte) erro
 	if locked {
 		defer syscall.Flock(int(df.Fd()), syscall.LOCK_UN)
 	}
-	if err := writeAll(df, detailed); err != nil {
+	if err := appendWhole(df, detailed, locked); err != nil {
 		return err
 	}
-	if err := writeAll(rf, readable); err != nil {
+	if err := appendWhole(rf, readable, locked); err != nil {
 		return err
 	}
 	if err := df.Sync(); err != nil {
@@ -111,17 +111,30 @@ func (w *Writer) writeFiles(ctx context.Context, detailed, readable []byte) erro
 	return nil
 }
 
-// writeAll writes b in one write(2): with O_APPEND the kernel places it
-// atomically at the end, so a reader never sees half a record.
-func writeAll(f *os.File, b []byte) error {
+// appendWhole writes b in one write(2): with O_APPEND the kernel places it
+// atomically at the end, so a reader never sees half a record. If the write
+// fails part way (disk full), the partial record is cut off again when we
+// hold the lock, so the next record does not start in the middle of a line.
+func appendWhole(f *os.File, b []byte, locked bool) error {
+	var end int64 = -1
+	if locked {
+		if fi, err := f.Stat(); err == nil {
+			end = fi.Size()
+		}
+	}
 	n, err := f.Write(b)
 	if err == nil && n != len(b) {
 		err = io.ErrShortWrite
 	}
-	if err != nil {
-		return fmt.Errorf("append to %s: %w", f.Name(), err)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if n > 0 && end >= 0 {
+		if terr := f.Truncate(end); terr != nil {
+			err = errors.Join(err, fmt.Errorf("cut the partial record: %w", terr))
+		}
+	}
+	return fmt.Errorf("append to %s: %w", f.Name(), err)
 }
 
 func lock(ctx context.Context, f *os.File) bool {
