@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -312,12 +313,23 @@ func TestDiskFull(t *testing.T) {
 	require.Error(t, err)
 }
 
-// The real syslog path, when this machine has one.
-func TestSyslogFallbackReachesDevLog(t *testing.T) {
-	if _, err := os.Stat("/dev/log"); err != nil {
-		t.Skip("no /dev/log here")
-	}
-	require.NoError(t, sendSyslog("fence_gfs2_recorder record test"))
+// The syslog fallback over a real datagram socket, as /dev/log is.
+func TestSyslogFallbackSendsToASyslogSocket(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "log")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, sendSyslogTo("unixgram", sock, `fence record: {"target_node":"compute-node-3"}`))
+	buf := make([]byte, 4096)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	n, err := conn.Read(buf)
+	require.NoError(t, err)
+	msg := string(buf[:n])
+	assert.True(t, strings.HasPrefix(msg, "<26>"), "facility daemon, severity crit: %q", msg)
+	assert.Contains(t, msg, "fence_gfs2_recorder[")
+	assert.Contains(t, msg, `{"target_node":"compute-node-3"}`)
+
+	assert.Error(t, sendSyslogTo("unixgram", filepath.Join(t.TempDir(), "nobody"), "x"), "no listener is an error, not a hang")
 }
 
 func TestOpLogWritesFileAndStderr(t *testing.T) {

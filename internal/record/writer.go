@@ -218,8 +218,12 @@ func (w *Writer) fallback(js []byte, cause error) {
 	_ = send("fence record (log directory not writable): " + string(line))
 }
 
-func sendSyslog(msg string) error {
-	s, err := syslog.Dial("", "", syslog.LOG_DAEMON|syslog.LOG_CRIT, "fence_gfs2_recorder")
+// sendSyslog uses the local syslog socket (/dev/log; journald listens there
+// too), as Pacemaker's own daemons do.
+func sendSyslog(msg string) error { return sendSyslogTo("", "", msg) }
+
+func sendSyslogTo(network, addr, msg string) error {
+	s, err := syslog.Dial(network, addr, syslog.LOG_DAEMON|syslog.LOG_CRIT, "fence_gfs2_recorder")
 	if err != nil {
 		return err
 	}
