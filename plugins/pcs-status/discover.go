@@ -18,9 +18,9 @@ var statusCommands = []pcmk.Command{
 }
 
 // configCommands give the resource configuration, where fstype lives
-// (crm_mon's status does not carry instance attributes). It is read only
-// when a Filesystem resource is active on the node. cibadmin is a C tool
-// (~16 ms); `pcs cluster cib` returns the same XML through Python (~0.4 s).
+// (crm_mon's status does not carry instance attributes). cibadmin is a C
+// tool (tens of ms); `pcs cluster cib` prints the same XML through Python
+// (0.4 s and more: see the Sources benchmark in plugins/internal/hosttest).
 var configCommands = []pcmk.Command{
 	{Name: "cibadmin", Args: []string{"--query", "--scope=resources"}},
 	{Name: "pcs", Args: []string{"cluster", "cib"}},
@@ -34,17 +34,9 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 	fstypes := req.ConfigStrings("fstypes", []string{"gfs2"})
 	details := map[string]any{"node": req.Node}
 
-	var cib *pcmk.CIB
-	st, used, tried, err := pcmk.FirstParsed(ctx, statusCommands, pcmk.ParseCrmMon)
+	st, cib, err := readStatus(ctx, details)
 	if err != nil {
-		if st, cib, err = fromText(ctx, details); err != nil {
-			return plugin.Result{}, pcmk.Wrap("cannot read Pacemaker status: ", pcmk.Wrap(strings.Join(tried, "; ")+"; ", err))
-		}
-		used = textCommand
-	}
-	details["status_source"] = used.String()
-	if len(tried) > 0 {
-		details["status_failures"] = tried
+		return plugin.Result{}, err
 	}
 	if n, ok := st.Node(req.Node); ok {
 		details["node_online"] = n.Online
@@ -53,10 +45,9 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 		details["node_in_cluster"] = false
 	}
 
-	active := st.ActiveOn(req.Node)
 	var dlm []string
 	var mounted []pcmk.Instance
-	for _, in := range active {
+	for _, in := range st.ActiveOn(req.Node) {
 		if pcmk.IsDLM(in.ID, in.Agent) {
 			dlm = pcmk.AppendOnce(dlm, in.ID)
 		}
@@ -69,15 +60,12 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 		details["dlm_resources"] = dlm
 	}
 	if len(mounted) == 0 {
-		// Nothing mounted through Pacemaker there: one process was enough.
+		// Nothing mounted through Pacemaker there; the fstype is moot, so
+		// the CIB is not read (one process when crm_mon answered).
 		return plugin.Result{Details: details}, nil
 	}
-
 	if cib == nil {
-		var cused pcmk.Command
-		var ctried []string
-		cib, cused, ctried, err = pcmk.FirstParsed(ctx, configCommands, pcmk.ParseCIB)
-		if err != nil {
+		if cib, err = readConfig(ctx, details); err != nil {
 			ids := make([]string, 0, len(mounted))
 			for _, in := range mounted {
 				ids = append(ids, in.ID)
@@ -85,12 +73,51 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 			return plugin.Result{}, pcmk.Wrap("Filesystem resources "+strings.Join(ids, ",")+
 				" are active on "+req.Node+" but their fstype is unknown: cannot read the CIB: ", err)
 		}
-		details["config_source"] = cused.String()
-		if len(ctried) > 0 {
-			details["config_failures"] = ctried
-		}
 	}
+	return plugin.Result{Filesystems: classify(mounted, cib, fstypes, details), Details: details}, nil
+}
 
+// readStatus returns the status from the first XML source that works, or
+// from the text fallback (which also returns the CIB it had to read).
+func readStatus(ctx plugin.Context, details map[string]any) (*pcmk.Status, *pcmk.CIB, error) {
+	st, used, tried, err := pcmk.FirstParsed(ctx, statusCommands, pcmk.ParseCrmMon)
+	if len(tried) > 0 {
+		details["status_failures"] = tried
+	}
+	if err == nil {
+		details["status_source"] = used.String()
+		return st, nil, nil
+	}
+	text, _, _, terr := pcmk.FirstParsed(ctx, []pcmk.Command{textCommand}, func(b []byte) ([]byte, error) { return b, nil })
+	if terr != nil {
+		return nil, nil, pcmk.Wrap("cannot read Pacemaker status: "+err.Error()+"; ", terr)
+	}
+	cib, cerr := readConfig(ctx, details)
+	if cerr != nil {
+		return nil, nil, pcmk.Wrap("cannot read Pacemaker status: "+err.Error()+"; "+textCommand.String()+" needs the CIB: ", cerr)
+	}
+	if st, err = pcmk.ParseStatusText(text, cib); err != nil {
+		return nil, nil, pcmk.Wrap("cannot read Pacemaker status: ", err)
+	}
+	details["status_source"] = textCommand.String()
+	return st, cib, nil
+}
+
+func readConfig(ctx plugin.Context, details map[string]any) (*pcmk.CIB, error) {
+	cib, used, tried, err := pcmk.FirstParsed(ctx, configCommands, pcmk.ParseCIB)
+	if len(tried) > 0 {
+		details["config_failures"] = tried
+	}
+	if err != nil {
+		return nil, err
+	}
+	details["config_source"] = used.String()
+	return cib, nil
+}
+
+// classify splits the Filesystem instances active on the node into the
+// answer (configured fstype wanted) and evidence kept in details.
+func classify(mounted []pcmk.Instance, cib *pcmk.CIB, fstypes []string, details map[string]any) []string {
 	var fs, other, unknown []string
 	var resources []map[string]any
 	for _, in := range mounted {
@@ -119,27 +146,5 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 	if len(unknown) > 0 {
 		details["unconfigured_filesystems"] = unknown
 	}
-	return plugin.Result{Filesystems: fs, Details: details}, nil
-}
-
-// fromText reads the status as text plus the CIB it needs; both are
-// required, so either failing is the error.
-func fromText(ctx plugin.Context, details map[string]any) (*pcmk.Status, *pcmk.CIB, error) {
-	text, _, _, err := pcmk.FirstParsed(ctx, []pcmk.Command{textCommand}, func(b []byte) ([]byte, error) { return b, nil })
-	if err != nil {
-		return nil, nil, err
-	}
-	cib, cused, ctried, err := pcmk.FirstParsed(ctx, configCommands, pcmk.ParseCIB)
-	if err != nil {
-		return nil, nil, pcmk.Wrap(textCommand.String()+" needs the CIB: ", err)
-	}
-	details["config_source"] = cused.String()
-	if len(ctried) > 0 {
-		details["config_failures"] = ctried
-	}
-	st, err := pcmk.ParseStatusText(text, cib)
-	if err != nil {
-		return nil, nil, err
-	}
-	return st, cib, nil
+	return fs
 }

@@ -276,3 +276,16 @@ func TestFailedFilesystem(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigChangedBetweenReads: Filesystems active on the node but absent
+// from the CIB (orphans, or the configuration changed between the two
+// reads) cannot be classified: they are named in details, not guessed.
+// Status from node-lost, CIB from disabled-clone (no gfs2-proj, xfs-scratch).
+func TestConfigChangedBetweenReads(t *testing.T) {
+	ctx := scripted(t, read(t, labDir, "node-lost", "crm_mon-1-xml-inactive.xml"),
+		read(t, labDir, "disabled-clone", "cibadmin-Q.xml"))
+	res, err := discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
+	assert.Equal(t, []string{"gfs2-proj", "xfs-scratch"}, res.Details["unconfigured_filesystems"])
+}
