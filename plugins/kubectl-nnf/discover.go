@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -109,15 +108,7 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 	}
 	details["kubectl_calls"] = k.calls
 
-	slices.SortFunc(uses, func(a, b *mountUse) int {
-		if c := strings.Compare(a.storage(), b.storage()); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.cm.name, b.cm.name); c != 0 {
-			return c
-		}
-		return a.index - b.index
-	})
+	sortUses(uses)
 	var names []string
 	mounts := make([]map[string]any, 0, len(uses))
 	for _, u := range uses {
@@ -177,7 +168,7 @@ func selectInUse(list clientMountList, ns string) ([]*mountUse, selectNotes) {
 			uses = append(uses, &mountUse{cm: cm, index: j, spec: m, status: st})
 		}
 	}
-	slices.Sort(n.versions)
+	sortStrings(n.versions)
 	return uses, n
 }
 
@@ -306,12 +297,12 @@ func addLockTables(uses []*mountUse, s settings, k *kubectl, details map[string]
 	for r := range byRabbit {
 		rabbits = append(rabbits, r)
 	}
-	slices.Sort(rabbits)
+	sortStrings(rabbits)
 	uids := map[string]string{} // rabbit/name -> uid
 	var errs []string
 	for _, rabbit := range rabbits {
 		names := byRabbit[rabbit]
-		slices.Sort(names)
+		sortStrings(names)
 		args := append([]string{resourceName("nnfnodestorages", s.nnfVersion, nnfGroup), "-n", rabbit}, names...)
 		out, err := k.get("NnfNodeStorages in namespace "+rabbit, args...)
 		var objs []nnfObject
@@ -401,4 +392,32 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// sortStrings and sortUses are insertion sorts: the lists hold a handful of
+// entries, and package slices' generic pdqsort would add ~40 KB to the guest.
+func sortStrings(a []string) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+// sortUses orders uses by NnfStorage, then ClientMount, then mount index.
+func sortUses(u []*mountUse) {
+	less := func(a, b *mountUse) bool {
+		if a.storage() != b.storage() {
+			return a.storage() < b.storage()
+		}
+		if a.cm.name != b.cm.name {
+			return a.cm.name < b.cm.name
+		}
+		return a.index < b.index
+	}
+	for i := 1; i < len(u); i++ {
+		for j := i; j > 0 && less(u[j], u[j-1]); j-- {
+			u[j], u[j-1] = u[j-1], u[j]
+		}
+	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -96,7 +95,7 @@ func parseSettings(cfg map[string]any) (settings, error) {
 			unknown = append(unknown, k)
 		}
 	}
-	slices.Sort(unknown)
+	sortStrings(unknown)
 	for _, k := range unknown {
 		s.warnings = append(s.warnings, "unknown config key "+strconv.Quote(k)+" ignored")
 	}
