@@ -8,8 +8,9 @@ import (
 // configCommands give the CIB configuration section: resources, nodes and
 // constraints in one document, without the status section (the largest
 // part of a busy cluster's CIB, and not needed for a static answer).
-// cibadmin is a C tool (~16 ms); `pcs cluster cib` returns the whole CIB
-// through Python (~0.4 s) for sites that grant only pcs.
+// cibadmin is a C tool (tens of ms); `pcs cluster cib` prints the whole CIB
+// through Python (0.4 s and more, see the Sources benchmark in
+// plugins/internal/hosttest) for sites that grant only pcs.
 var configCommands = []pcmk.Command{
 	{Name: "cibadmin", Args: []string{"--query", "--scope=configuration"}},
 	{Name: "pcs", Args: []string{"cluster", "cib"}},
