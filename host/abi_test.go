@@ -38,6 +38,9 @@ func TestBrokenModulesAreLoadErrors(t *testing.T) {
 		{"missing file", "/nonexistent/x.wasm", discovery.OutcomeLoadError, "module /nonexistent/x.wasm does not exist"},
 		{"answer outside memory", guest("bad_response"), discovery.OutcomeError, "outside guest memory"},
 		{"Go reactor without the SDK", guest("bare"), discovery.OutcomeLoadError, `missing export "fgr_alloc"`},
+		{"memory not exported", guest("no_memory"), discovery.OutcomeLoadError, `missing export "memory"`},
+		{"fgr_info with a wrong signature", guest("bad_info"), discovery.OutcomeLoadError,
+			"export fgr_info should be () -> (i64), but is () -> (i32)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,4 +121,23 @@ func TestClosedSourceRefusesToLoad(t *testing.T) {
 	require.NoError(t, src.Close(context.Background()))
 	_, err := src.Strategy(context.Background(), "t")
 	assert.ErrorContains(t, err, "host is closed")
+}
+
+// A hand-written guest checks the take contract step by step: a length
+// probe with buf_limit 0 copies nothing, a fitting buffer gets the frame,
+// and the frame is then gone.
+func TestTakeFollowsTheBufLimitContract(t *testing.T) {
+	needWAT(t)
+	cfg := testConfig(t)
+	cfg.Commands["hello"] = shCommand("echo hi")
+	addStrategy(cfg, "taker", guest("take_protocol"), nil, "hello")
+
+	rep := runChain(t, cfg, "n", nil)
+
+	a := rep.Attempts[0]
+	require.Equal(t, discovery.OutcomeFound, a.Outcome, a.Error)
+	assert.Equal(t, []string{"take/ok"}, a.Filesystems)
+	require.Len(t, a.Calls, 1)
+	assert.Equal(t, "hello", a.Calls[0].Command)
+	assert.Equal(t, []discovery.LogLine{{Level: "INFO", Msg: "taking"}}, a.Logs)
 }

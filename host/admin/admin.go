@@ -307,7 +307,8 @@ func printAttempt(w io.Writer, a discovery.Attempt) {
 			fmt.Fprintf(w, "             error: %s\n", c.Error)
 		}
 		if c.Stderr != "" {
-			fmt.Fprintf(w, "             stderr: %s\n", strings.TrimRight(c.Stderr, "\n"))
+			stderr := strings.TrimRight(c.Stderr, "\n")
+			fmt.Fprintf(w, "             stderr: %s\n", strings.ReplaceAll(stderr, "\n", "\n                     "))
 		}
 	}
 	for _, l := range a.Logs {
