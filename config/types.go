@@ -114,7 +114,7 @@ func Defaults() Config {
 		},
 		Strategies: map[string]Strategy{
 			StrategyKubectlNNF: strat("kubectl"),
-			StrategyPcsStatus:  strat("crm_mon", "pcs"),
+			StrategyPcsStatus:  strat("crm_mon", "cibadmin", "pcs"),
 			StrategyPcsConfig:  strat("pcs", "cibadmin"),
 		},
 		Safety: Safety{PairingCheck: true},

@@ -246,10 +246,10 @@ func TestDetailsSurviveTheABI(t *testing.T) {
 	assert.Equal(t, []string{"--query", "--scope=resources"}, a.Calls[1].Args)
 }
 
-// TestDefaultAllowListFallsBackToPcs: with the shipped allow-list
-// (crm_mon, pcs) pcs-status cannot run cibadmin and reads the CIB through
-// `pcs cluster cib`.
-func TestDefaultAllowListFallsBackToPcs(t *testing.T) {
+// TestDefaultAllowListReadsFstypeWithCibadmin: the shipped allow-list
+// grants pcs-status cibadmin, so fstype costs one cibadmin call, not a
+// `pcs cluster cib` (0.4-1.5 s of Python per fence).
+func TestDefaultAllowListReadsFstypeWithCibadmin(t *testing.T) {
 	dir := filepath.Join(labDir, "node-lost")
 	cfg := chainConfig(t, printing(map[string]string{
 		"crm_mon":  filepath.Join(dir, "crm_mon-1-xml-inactive.xml"),
@@ -257,6 +257,27 @@ func TestDefaultAllowListFallsBackToPcs(t *testing.T) {
 		"pcs":      filepath.Join(dir, "cibadmin-Q.xml"),
 	}))
 	cfg.Strategies[config.StrategyPcsStatus] = config.Defaults().Strategies[config.StrategyPcsStatus]
+	rep := run(t, cfg, "compute-node-3")
+	a := rep.Attempts[0]
+	require.Equal(t, discovery.OutcomeFound, a.Outcome, a.Error)
+	require.Len(t, a.Calls, 2)
+	assert.Equal(t, "crm_mon", a.Calls[0].Command)
+	assert.Equal(t, "cibadmin", a.Calls[1].Command)
+	assert.False(t, a.Calls[1].Denied)
+}
+
+// TestWithoutCibadminFallsBackToPcs: a site that grants pcs-status only
+// crm_mon and pcs still gets an answer, through `pcs cluster cib`.
+func TestWithoutCibadminFallsBackToPcs(t *testing.T) {
+	dir := filepath.Join(labDir, "node-lost")
+	cfg := chainConfig(t, printing(map[string]string{
+		"crm_mon":  filepath.Join(dir, "crm_mon-1-xml-inactive.xml"),
+		"cibadmin": filepath.Join(dir, "cibadmin-Q.xml"),
+		"pcs":      filepath.Join(dir, "cibadmin-Q.xml"),
+	}))
+	s := config.Defaults().Strategies[config.StrategyPcsStatus]
+	s.Allow = []string{"crm_mon", "pcs"}
+	cfg.Strategies[config.StrategyPcsStatus] = s
 	rep := run(t, cfg, "compute-node-3")
 	a := rep.Attempts[0]
 	require.Equal(t, discovery.OutcomeFound, a.Outcome, a.Error)
