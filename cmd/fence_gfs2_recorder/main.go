@@ -5,10 +5,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/host"
@@ -32,9 +35,19 @@ func main() {
 			{Name: "discovery strategies", Run: verifyStrategies},
 		},
 	}
+	if len(os.Args) == 1 && isTerminal(os.Stdin) {
+		// Pacemaker always pipes stdin; a person at a terminal would
+		// otherwise just see the agent hang.
+		fmt.Fprintln(os.Stderr, "fence_gfs2_recorder: reading key=value options from stdin (end with Ctrl-D); see --help")
+	}
 	code := a.Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // hostSource runs strategies as WebAssembly modules in wazero.
