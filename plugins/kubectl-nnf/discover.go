@@ -66,10 +66,13 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 	k := &kubectl{ctx: ctx, flags: s.kubectlFlags()}
 	fail := func(err error) (plugin.Result, error) {
 		details["kubectl_calls"] = k.calls
+		if len(k.fallbacks) > 0 {
+			details["version_fallbacks"] = k.fallbacks
+		}
 		return plugin.Result{Details: details}, err
 	}
 
-	out, err := k.get("ClientMounts in namespace "+ns, resourceName("clientmounts", s.clientMountVersion, dwsGroup), "-n", ns)
+	out, err := k.getResource("ClientMounts in namespace "+ns, "clientmounts", dwsGroup, s.clientMountVersion, "-n", ns)
 	if err != nil {
 		return fail(err)
 	}
@@ -107,6 +110,10 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 		addLockTables(uses, s, k, details, log)
 	}
 	details["kubectl_calls"] = k.calls
+	if len(k.fallbacks) > 0 {
+		details["version_fallbacks"] = k.fallbacks
+		log.Warn("kubectl-nnf: pinned API version not served; set clientmount_version/nnf_version", "fallbacks", k.fallbacks)
+	}
 
 	sortUses(uses)
 	var names []string
@@ -214,7 +221,7 @@ func identify(uses []*mountUse, s settings, k *kubectl, details map[string]any, 
 	if !complete {
 		details["labels_incomplete"] = true
 	}
-	out, err := k.get("NnfStorages in all namespaces", resourceName("nnfstorages", s.nnfVersion, nnfGroup), "-A")
+	out, err := k.getResource("NnfStorages in all namespaces", "nnfstorages", nnfGroup, s.nnfVersion, "-A")
 	var storages []nnfObject
 	if err == nil {
 		storages, err = parseNnfObjects(out, kindNnfStorage)
@@ -303,8 +310,8 @@ func addLockTables(uses []*mountUse, s settings, k *kubectl, details map[string]
 	for _, rabbit := range rabbits {
 		names := byRabbit[rabbit]
 		sortStrings(names)
-		args := append([]string{resourceName("nnfnodestorages", s.nnfVersion, nnfGroup), "-n", rabbit}, names...)
-		out, err := k.get("NnfNodeStorages in namespace "+rabbit, args...)
+		out, err := k.getResource("NnfNodeStorages in namespace "+rabbit, "nnfnodestorages", nnfGroup, s.nnfVersion,
+			append([]string{"-n", rabbit}, names...)...)
 		var objs []nnfObject
 		if err == nil {
 			objs, err = parseNnfObjects(out, kindNnfNodeStorage)

@@ -15,9 +15,9 @@ import (
 
 var (
 	cmArgs = func(ns string) []string {
-		return []string{"get", "clientmounts.dataworkflowservices.github.io", "-n", ns, "-o", "json"}
+		return []string{"get", "clientmounts.v1alpha7.dataworkflowservices.github.io", "-n", ns, "-o", "json"}
 	}
-	nnfArgs = []string{"get", "nnfstorages.nnf.cray.hpe.com", "-A", "-o", "json"}
+	nnfArgs = []string{"get", "nnfstorages.v1alpha11.nnf.cray.hpe.com", "-A", "-o", "json"}
 )
 
 func request(node string, cfg map[string]any) plugin.Request {
@@ -116,7 +116,7 @@ func TestLockTables(t *testing.T) {
 						names = append(names, strings.TrimPrefix(d2["nnfNodeStorage"].(string), r+"/"))
 					}
 				}
-				args := append([]string{"get", "nnfnodestorages.nnf.cray.hpe.com", "-n", r}, names...)
+				args := append([]string{"get", "nnfnodestorages.v1alpha11.nnf.cray.hpe.com", "-n", r}, names...)
 				// The scripted output holds every rabbit's objects; the
 				// strategy must pick the right ones by namespace and name.
 				ctx.Script("kubectl", plugintest.Output(all), append(args, "-o", "json")...)
@@ -135,7 +135,7 @@ func TestLockTableFromSingleObjectDocument(t *testing.T) {
 	one := []byte(`{"apiVersion":"nnf.cray.hpe.com/v1alpha11","kind":"NnfNodeStorage","metadata":{"name":"default-fluxjob-101-0-gfs2-0","namespace":"rabbit-node-1","uid":"8d458b7e-0000-4000-8000-000000000000"},"spec":{"fileSystemType":"gfs2"}}`)
 	ctx := plugintest.NewContext(t).Allow("kubectl").
 		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/compute-node-2.json")), cmArgs("compute-node-2")...).
-		Script("kubectl", plugintest.Output(one), "get", "nnfnodestorages.nnf.cray.hpe.com", "-n", "rabbit-node-1", "default-fluxjob-101-0-gfs2-0", "-o", "json")
+		Script("kubectl", plugintest.Output(one), "get", "nnfnodestorages.v1alpha11.nnf.cray.hpe.com", "-n", "rabbit-node-1", "default-fluxjob-101-0-gfs2-0", "-o", "json")
 	res, err := discover(ctx, request("compute-node-2", map[string]any{"lock_table": true}))
 	require.NoError(t, err)
 	// "8d458" in hex is 3864343538; allocation index 1.
@@ -149,7 +149,7 @@ func TestLockTableFailureIsNotFatal(t *testing.T) {
 	ctx := plugintest.NewContext(t).Allow("kubectl").
 		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/compute-node-2.json")), cmArgs("compute-node-2")...).
 		Script("kubectl", plugintest.Fail(1, `Error from server (NotFound): nnfnodestorages.nnf.cray.hpe.com "default-fluxjob-101-0-gfs2-0" not found`),
-			"get", "nnfnodestorages.nnf.cray.hpe.com", "-n", "rabbit-node-1", "default-fluxjob-101-0-gfs2-0", "-o", "json")
+			"get", "nnfnodestorages.v1alpha11.nnf.cray.hpe.com", "-n", "rabbit-node-1", "default-fluxjob-101-0-gfs2-0", "-o", "json")
 	res, err := discover(ctx, request("compute-node-2", map[string]any{"lock_table": true}))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"default/fluxjob-101-0"}, res.Filesystems)
@@ -185,8 +185,6 @@ func TestFailureModes(t *testing.T) {
 		{"timeout", plugintest.Timeout(), "kubectl timed out while listing ClientMounts in namespace compute-node-3"},
 		{"request timeout inside kubectl", plugintest.Fail(1, "Unable to connect to the server: context deadline exceeded\n"),
 			"(exit status 1): Unable to connect to the server: context deadline exceeded"},
-		{"resource type unknown", plugintest.Fail(1, "error: the server doesn't have a resource type \"clientmounts\"\n"),
-			`error: the server doesn't have a resource type "clientmounts" (the API server does not serve this resource at that version: are the DWS/NNF CRDs installed? see clientmount_version and nnf_version)`},
 		{"garbage", plugintest.Output([]byte("<html>502 Bad Gateway</html>")),
 			"kubectl printed unreadable ClientMount JSON: jsonlite: offset 0:"},
 		{"truncated", plugintest.Output(cm3[:len(cm3)/2]),
@@ -277,15 +275,15 @@ func TestConfigFlagsReachKubectl(t *testing.T) {
 	cfg := map[string]any{
 		"kubeconfig": "/etc/fence_gfs2_recorder/kubeconfig", "context": "rabbit",
 		"request_timeout": float64(4), "cache_dir": "/var/cache/fence_gfs2_recorder/kube",
-		"clientmount_version": "v1alpha7", "nnf_version": "v1alpha11", "verify_nnfstorage": true,
+		"clientmount_version": "v1alpha6", "nnf_version": "", "verify_nnfstorage": true,
 	}
 	flags := []string{"--kubeconfig=/etc/fence_gfs2_recorder/kubeconfig", "--context=rabbit",
 		"--request-timeout=4s", "--cache-dir=/var/cache/fence_gfs2_recorder/kube"}
 	ctx := plugintest.NewContext(t).Allow("kubectl").
 		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/compute-node-4.json")),
-			append([]string{"get", "clientmounts.v1alpha7.dataworkflowservices.github.io", "-n", "compute-node-4", "-o", "json"}, flags...)...).
+			append([]string{"get", "clientmounts.v1alpha6.dataworkflowservices.github.io", "-n", "compute-node-4", "-o", "json"}, flags...)...).
 		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/nnfstorages.json")),
-			append([]string{"get", "nnfstorages.v1alpha11.nnf.cray.hpe.com", "-A", "-o", "json"}, flags...)...)
+			append([]string{"get", "nnfstorages.nnf.cray.hpe.com", "-A", "-o", "json"}, flags...)...)
 	res, err := discover(ctx, request("compute-node-4", cfg))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"default/fluxjob-102-0", "default/projgfs"}, res.Filesystems)
@@ -403,4 +401,34 @@ func TestOtherNamespacesNeverCount(t *testing.T) {
 	skipped := res.Details["skipped"].([]string)
 	assert.Len(t, skipped, 10, "every item of tricky/clientmounts.json")
 	assert.Contains(t, skipped, "compute-node-30/ns2-fluxjob-300-0-computes is not in namespace compute-node-3")
+}
+
+// A default pin the server does not serve falls back to the server's
+// preferred version once; an explicit pin does not.
+func TestPinnedVersionNotServed(t *testing.T) {
+	notServed := plugintest.Fail(1, "error: the server doesn't have a resource type \"clientmounts\"\n")
+	unpinned := []string{"get", "clientmounts.dataworkflowservices.github.io", "-n", "compute-node-3", "-o", "json"}
+
+	ctx := plugintest.NewContext(t).Allow("kubectl").
+		Script("kubectl", notServed, cmArgs("compute-node-3")...).
+		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/compute-node-3.json")), unpinned...)
+	res, err := discover(ctx, request("compute-node-3", nil))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"default/fluxjob-102-0", "default/projgfs"}, res.Filesystems)
+	assert.Equal(t, 2, res.Details["kubectl_calls"])
+	assert.Equal(t, []string{"clientmounts.v1alpha7.dataworkflowservices.github.io is not served; used the server's preferred version"}, res.Details["version_fallbacks"])
+
+	// CRDs not installed at all: both fail, the error says so.
+	ctx = plugintest.NewContext(t).Allow("kubectl").Script("kubectl", notServed)
+	res, err = discover(ctx, request("compute-node-3", nil))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `error: the server doesn't have a resource type "clientmounts" (the API server does not serve this resource at that version: are the DWS/NNF CRDs installed? see clientmount_version and nnf_version)`)
+	assert.Equal(t, 2, res.Details["kubectl_calls"])
+
+	// A site's own pin is kept.
+	ctx = plugintest.NewContext(t).Allow("kubectl").Script("kubectl", notServed)
+	res, err = discover(ctx, request("compute-node-3", map[string]any{"clientmount_version": "v1alpha7"}))
+	require.Error(t, err)
+	assert.Equal(t, 1, res.Details["kubectl_calls"])
+	assert.Len(t, ctx.Calls(), 1)
 }

@@ -19,6 +19,10 @@ type kubectl struct {
 	ctx   plugin.Context
 	flags []string
 	calls int
+	// fallbacks records each pinned version the server did not serve.
+	fallbacks []string
+	// notServed is set by get when kubectl said the resource type is unknown.
+	notServed bool
 }
 
 // resourceName is the fully qualified resource kubectl should get:
@@ -29,6 +33,18 @@ func resourceName(plural, version, group string) string {
 		return plural + "." + version + "." + group
 	}
 	return plural + "." + group
+}
+
+// getResource gets plural.group at the pinned version, with args after the
+// resource name. When a default pin is not served it retries once with the
+// server's preferred version and records that.
+func (k *kubectl) getResource(what, plural, group string, pin versionPin, args ...string) ([]byte, error) {
+	out, err := k.get(what, append([]string{resourceName(plural, pin.version, group)}, args...)...)
+	if err != nil && k.notServed && pin.fallback && pin.version != "" {
+		k.fallbacks = append(k.fallbacks, resourceName(plural, pin.version, group)+" is not served; used the server's preferred version")
+		return k.get(what, append([]string{resourceName(plural, "", group)}, args...)...)
+	}
+	return out, err
 }
 
 // get runs `kubectl get <args> -o json <global flags>` and returns stdout.
@@ -42,6 +58,7 @@ func (k *kubectl) get(what string, args ...string) ([]byte, error) {
 	argv = append(argv, "-o", "json")
 	argv = append(argv, k.flags...)
 	k.calls++
+	k.notServed = false
 	res, err := k.ctx.Exec(kubectlCommand, argv...)
 	if err != nil {
 		if errors.Is(err, plugin.ErrDenied) {
@@ -58,6 +75,7 @@ func (k *kubectl) get(what string, args ...string) ([]byte, error) {
 			msg += ": " + line
 		}
 		if strings.Contains(string(res.Stderr), "doesn't have a resource type") {
+			k.notServed = true
 			msg += " (the API server does not serve this resource at that version: are the DWS/NNF CRDs installed? see clientmount_version and nnf_version)"
 		}
 		return nil, errors.New(msg)

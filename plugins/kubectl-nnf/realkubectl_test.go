@@ -260,19 +260,23 @@ func TestRealKubectlNnfStoragesForbiddenWhenNeeded(t *testing.T) {
 func TestRealKubectlUnknownAPIVersion(t *testing.T) {
 	s := startFake(t, fakekube.Options{ServeVersions: map[string]string{"dataworkflowservices.github.io": "v1alpha99"}})
 	ctx := newExecContext(t, s)
-	// Unpinned (default): kubectl follows the server; the answer stands and
-	// the unknown version is flagged.
+	// Default pin v1alpha7 is gone: one retry with the server's preferred
+	// version; the answer stands, the unknown version and the fallback are
+	// flagged.
 	res, err := discover(ctx, request("compute-node-3", freshCache(t, nil)))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"default/fluxjob-102-0", "default/projgfs"}, res.Filesystems)
 	assert.Equal(t, []string{"dataworkflowservices.github.io/v1alpha99"}, res.Details["unknown_api_versions"])
+	assert.Equal(t, 2, res.Details["kubectl_calls"])
+	assert.Len(t, res.Details["version_fallbacks"], 1)
 	assert.NotEmpty(t, ctx.logs)
 
-	// Pinned to a version the server no longer serves.
-	_, err = discover(ctx, request("compute-node-3", freshCache(t, map[string]any{"clientmount_version": "v1alpha7"})))
+	// Pinned by the site to a version the server no longer serves.
+	res, err = discover(ctx, request("compute-node-3", freshCache(t, map[string]any{"clientmount_version": "v1alpha7"})))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `the server doesn't have a resource type "clientmounts"`)
 	assert.Contains(t, err.Error(), "are the DWS/NNF CRDs installed?")
+	assert.Equal(t, 1, res.Details["kubectl_calls"])
 }
 
 func TestRealKubectlCRDsNotInstalled(t *testing.T) {
@@ -282,6 +286,30 @@ func TestRealKubectlCRDsNotInstalled(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "doesn't have a resource type")
 	assert.Empty(t, s.ResourceRequests())
+}
+
+// The pinned resource name lets kubectl answer from its discovery cache: a
+// second discovery with the same cache_dir makes exactly one request. (The
+// group-qualified name without a version makes kubectl invalidate its cache
+// and redo discovery on every call.)
+func TestRealKubectlWarmCacheMakesOneRequest(t *testing.T) {
+	s := startFake(t, fakekube.Options{})
+	ctx := newExecContext(t, s)
+	cfg := freshCache(t, nil)
+	_, err := discover(ctx, request("compute-node-3", cfg))
+	require.NoError(t, err)
+	s.ResetRequests()
+	_, err = discover(ctx, request("compute-node-3", cfg))
+	require.NoError(t, err)
+	assert.Len(t, s.Requests(), 1, "no discovery requests with a warm cache")
+
+	cfg = freshCache(t, map[string]any{"clientmount_version": ""})
+	_, err = discover(ctx, request("compute-node-3", cfg))
+	require.NoError(t, err)
+	s.ResetRequests()
+	_, err = discover(ctx, request("compute-node-3", cfg))
+	require.NoError(t, err)
+	assert.Greater(t, len(s.Requests()), 1, "documents kubectl's behaviour with clientmounts.<group>: if this fails, kubectl fixed it")
 }
 
 func TestRealKubectlConnectionRefused(t *testing.T) {
