@@ -87,6 +87,13 @@ nodelist {
 }"
 if [ "$(cat /etc/corosync/corosync.conf 2>/dev/null)" != "$CONF" ]; then
     alive "$STATE_DIR/corosync.pid" corosync && die "corosync runs with another corosync.conf; run down.sh first"
+    # Never take over a machine that is a member of a real cluster: only the
+    # package's placeholder (cluster_name: debian) or our own file is replaced.
+    if [ -e /etc/corosync/corosync.conf ] && [ "${FORCE_LAB:-0}" != 1 ] \
+        && ! grep -q 'fence-gfs2-recorder scripts/pacemaker-lab' /etc/corosync/corosync.conf \
+        && ! grep -qE '^\s*cluster_name:\s*debian\s*$' /etc/corosync/corosync.conf; then
+        die "/etc/corosync/corosync.conf belongs to a real cluster (not the package default); set FORCE_LAB=1 to replace it"
+    fi
     if [ -e /etc/corosync/corosync.conf ] && [ ! -e "$STATE_DIR/corosync.conf.orig" ] \
         && ! grep -q 'fence-gfs2-recorder scripts/pacemaker-lab' /etc/corosync/corosync.conf; then
         cp -p /etc/corosync/corosync.conf "$STATE_DIR/corosync.conf.orig"
