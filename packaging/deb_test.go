@@ -123,6 +123,37 @@ func TestDebInstallRunRemovePurge(t *testing.T) {
 		assert.Equal(t, "/usr/share/man/man8/fence_gfs2_recorder.8", where)
 	}
 
+	// Reinstall (the upgrade path): an edited config is a conffile and is
+	// kept; prerm "upgrade" empties the cache and postinst warms it again.
+	const cfg = "/etc/fence_gfs2_recorder/config.yaml"
+	orig, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	edited := append(orig, "\n# edited by the site\n"...)
+	require.NoError(t, os.WriteFile(cfg, edited, 0o644))
+	out = output(t, dpkg, "-i", deb)
+	assert.NotContains(t, out, "warning", out)
+	got, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	assert.Equal(t, string(edited), string(got), "dpkg -i must keep an edited conffile")
+	entries, err = os.ReadDir(sysCache)
+	require.NoError(t, err)
+	assert.NotEmpty(t, entries, "postinst warmed the cache again")
+
+	// The same scripts serve the rpm, whose arguments differ: preun 1 is an
+	// upgrade after the new post already warmed the cache (leave it); post 2
+	// is an upgrade (re-secure the cache dir, warm).
+	output(t, "sh", filepath.Join(repoRoot, "packaging/scripts/preremove.sh"), "1")
+	entries, err = os.ReadDir(sysCache)
+	require.NoError(t, err)
+	assert.NotEmpty(t, entries, "rpm upgrade: preun 1 must not empty the freshly warmed cache")
+	require.NoError(t, os.Chmod(sysCache, 0o755))
+	require.FileExists(t, sysAgent, "removed behind dpkg's back: another test installing under /usr/sbin without %s?", systemLock)
+	out = output(t, "sh", filepath.Join(repoRoot, "packaging/scripts/postinstall.sh"), "2")
+	assert.NotContains(t, out, "warning", out)
+	fi, err = os.Stat(sysCache)
+	require.NoError(t, err)
+	assert.Equal(t, os.ModeDir|0o700, fi.Mode(), "post-install re-secures a loosened cache dir")
+
 	// dpkg -r: the program goes, the configuration and the audit trail stay.
 	output(t, dpkg, "-r", pkgName)
 	assert.Equal(t, "deinstall ok config-files", pkgStatus(t))
