@@ -97,14 +97,17 @@ func FuzzParseFloat(f *testing.F) {
 	f.Add(uint64(17976931348623158), uint64(99), "0001", uint8(1), int16(308), true)
 	f.Add(uint64(1), uint64(0), strings.Repeat("0", 300), uint8(1), int16(-20), false)
 	f.Fuzz(func(t *testing.T, a, b uint64, extra string, point uint8, exp int16, neg bool) {
-		digits := strconv.FormatUint(a, 10)
+		buf := strconv.AppendUint(nil, a, 10)
 		if b != 0 {
-			digits += strconv.FormatUint(b, 10)
+			buf = strconv.AppendUint(buf, b, 10)
+		}
+		if len(extra) > 2000 { // enough to cross maxDigits
+			extra = extra[:2000]
 		}
 		for _, c := range []byte(extra) {
-			digits += string(rune('0' + c%10))
+			buf = append(buf, '0'+c%10)
 		}
-		digits = strings.TrimLeft(digits, "0")
+		digits := strings.TrimLeft(string(buf), "0")
 		if digits == "" {
 			digits = "0"
 		}
