@@ -382,3 +382,26 @@ func TestDeferredSecondRecordReusesTheWriter(t *testing.T) {
 	require.Len(t, rl, 2)
 	assert.Equal(t, rl[0][:21], rl[1][:21], "the readable time is the event's, not the rewrite's")
 }
+
+// Whatever the inputs, the readable line is one line of printable ASCII with
+// exactly one of each field.
+func FuzzReadableLine(f *testing.F) {
+	f.Add("compute-node-3", "sharedfs", "Fence action off initiated by Pacemaker")
+	f.Add("a\nACTION=on", "x\" y", "STATUS=forged\r\n")
+	f.Add("\xff\x00", "", "\x1b[2J")
+	line := regexp.MustCompile(`^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] ACTION=\S+ TARGET=\S+ GFS2=\[\S*\] STATUS=\S+ DETAILS=[ -~]*\n$`)
+	f.Fuzz(func(t *testing.T, target, fs, details string) {
+		ev := sampleEvent(target, "reboot")
+		ev.GFS2Filesystems = []string{fs, target}
+		ev.Details = details
+		s := ev.ReadableLine()
+		if !line.MatchString(s) {
+			t.Fatalf("malformed line %q", s)
+		}
+		for _, field := range []string{"ACTION=", "TARGET=", "GFS2=", "STATUS=", "DETAILS="} {
+			if n := strings.Count(s, field); n != 1 {
+				t.Fatalf("%d copies of %s in %q", n, field, s)
+			}
+		}
+	})
+}
