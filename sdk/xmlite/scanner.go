@@ -119,7 +119,11 @@ type Scanner struct {
 	rootSeen  bool
 	err       error
 	buf       []byte // scratch for decoding text
+	attrs     []Attr // scratch for the attributes of one element
+	names     *[nameCacheSize]string
 }
+
+const nameCacheSize = 256
 
 // NewScanner returns a Scanner over data. It does not modify data, and the
 // strings it returns do not alias it.
@@ -262,17 +266,34 @@ func (s *Scanner) name() (string, bool) {
 		return "", false
 	}
 	colons := 0
+	h := uint32(2166136261) // FNV-1a, for intern
 	for s.pos < len(s.data) && isNameByte(s.data[s.pos]) {
-		if s.data[s.pos] == ':' {
+		c := s.data[s.pos]
+		if c == ':' {
 			colons++
 		}
+		h = (h ^ uint32(c)) * 16777619
 		s.pos++
 	}
 	if colons > 1 {
 		s.fail(start, "invalid name \""+string(s.data[start:s.pos])+"\": more than one ':'")
 		return "", false
 	}
-	return string(s.data[start:s.pos]), true
+	return s.intern(s.data[start:s.pos], h), true
+}
+
+// intern returns b as a string, allocating only the first time a name is
+// seen (per hash slot): Pacemaker output repeats a few dozen element and
+// attribute names, and allocation is what costs most inside wasm.
+func (s *Scanner) intern(b []byte, h uint32) string {
+	if s.names == nil {
+		s.names = new([nameCacheSize]string)
+	}
+	slot := &s.names[h%nameCacheSize]
+	if *slot != string(b) { // the comparison does not allocate
+		*slot = string(b)
+	}
+	return *slot
 }
 
 func isNameStart(c byte) bool {
@@ -305,6 +326,7 @@ func (s *Scanner) startTag() (Token, error) {
 		return Token{}, s.fail(tagStart, "second root element <"+name+">")
 	}
 	tok := Token{Kind: StartElement, Name: name}
+	s.attrs = s.attrs[:0]
 	for {
 		s.skipSpace()
 		if s.pos >= len(s.data) {
@@ -335,15 +357,19 @@ func (s *Scanner) startTag() (Token, error) {
 			if s.pos >= len(s.data) || s.data[s.pos] != '"' && s.data[s.pos] != '\'' {
 				return Token{}, s.fail(s.pos, "unquoted or missing value of attribute "+an+" in element <"+name+">")
 			}
-			if _, dup := tok.Attr(an); dup {
+			if _, dup := (Token{Attrs: s.attrs}).Attr(an); dup {
 				return Token{}, s.fail(attrStart, "duplicate attribute "+an+" in element <"+name+">")
 			}
 			v, err := s.attrValue()
 			if err != nil {
 				return Token{}, err
 			}
-			tok.Attrs = append(tok.Attrs, Attr{Name: an, Value: v})
+			s.attrs = append(s.attrs, Attr{Name: an, Value: v})
 			continue
+		}
+		if len(s.attrs) > 0 {
+			// One allocation of the right size; the scratch is reused.
+			tok.Attrs = append([]Attr(nil), s.attrs...)
 		}
 		s.open = append(s.open, name)
 		s.rootSeen = true
@@ -433,30 +459,13 @@ func (s *Scanner) decode(out []byte, quote byte) ([]byte, error) {
 			if out, err = s.reference(out); err != nil {
 				return nil, err
 			}
-		case c == '\r':
-			out = append(out, '\n')
-			s.pos++
-			if s.pos < len(s.data) && s.data[s.pos] == '\n' {
-				s.pos++
-			}
 		case c == ']' && quote == 0 && hasPrefixAt(s.data, s.pos, "]]>"):
 			return nil, s.fail(s.pos, "unescaped ]]> not in CDATA section")
-		case c < utf8.RuneSelf:
-			if c < 0x20 && c != '\t' && c != '\n' {
-				return nil, s.fail(s.pos, "illegal character "+s.describe(s.pos))
-			}
-			out = append(out, c)
-			s.pos++
 		default:
-			r, size := utf8.DecodeRune(s.data[s.pos:])
-			if r == utf8.RuneError && size == 1 {
-				return nil, s.fail(s.pos, "invalid UTF-8")
+			var err error
+			if out, err = s.char(out); err != nil {
+				return nil, err
 			}
-			if !isChar(r) {
-				return nil, s.fail(s.pos, "illegal character U+"+hex(uint32(r)))
-			}
-			out = append(out, s.data[s.pos:s.pos+size]...)
-			s.pos += size
 		}
 	}
 	if quote != 0 {
@@ -569,33 +578,43 @@ func (s *Scanner) cdata(out []byte) ([]byte, error) {
 			s.pos += 3
 			return out, nil
 		}
-		c := s.data[s.pos]
-		switch {
-		case c == '\r':
-			out = append(out, '\n')
-			s.pos++
-			if s.pos < len(s.data) && s.data[s.pos] == '\n' {
-				s.pos++
-			}
-		case c < utf8.RuneSelf:
-			if c < 0x20 && c != '\t' && c != '\n' {
-				return nil, s.fail(s.pos, "illegal character "+s.describe(s.pos))
-			}
-			out = append(out, c)
-			s.pos++
-		default:
-			r, size := utf8.DecodeRune(s.data[s.pos:])
-			if r == utf8.RuneError && size == 1 {
-				return nil, s.fail(s.pos, "invalid UTF-8")
-			}
-			if !isChar(r) {
-				return nil, s.fail(s.pos, "illegal character U+"+hex(uint32(r)))
-			}
-			out = append(out, s.data[s.pos:s.pos+size]...)
-			s.pos += size
+		var err error
+		if out, err = s.char(out); err != nil {
+			return nil, err
 		}
 	}
 	return nil, s.fail(start, "unterminated CDATA section")
+}
+
+// char appends the character at s.pos, turning "\r\n" and "\r" into "\n"
+// and rejecting invalid UTF-8 and characters outside XML's Char range.
+func (s *Scanner) char(out []byte) ([]byte, error) {
+	c := s.data[s.pos]
+	switch {
+	case c == '\r':
+		out = append(out, '\n')
+		s.pos++
+		if s.pos < len(s.data) && s.data[s.pos] == '\n' {
+			s.pos++
+		}
+	case c < utf8.RuneSelf:
+		if c < 0x20 && c != '\t' && c != '\n' {
+			return nil, s.fail(s.pos, "illegal character "+s.describe(s.pos))
+		}
+		out = append(out, c)
+		s.pos++
+	default:
+		r, size := utf8.DecodeRune(s.data[s.pos:])
+		if r == utf8.RuneError && size == 1 {
+			return nil, s.fail(s.pos, "invalid UTF-8")
+		}
+		if !isChar(r) {
+			return nil, s.fail(s.pos, "illegal character U+"+hex(uint32(r)))
+		}
+		out = append(out, s.data[s.pos:s.pos+size]...)
+		s.pos += size
+	}
+	return out, nil
 }
 
 // procInst skips <?target ...?>, including the XML declaration.
