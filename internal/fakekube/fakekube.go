@@ -9,7 +9,15 @@
 // made) and injects faults (403, 500, hangs, garbage and truncated bodies,
 // unknown API versions) the way a real API server would present them.
 //
-// Only plain HTTP on 127.0.0.1 is used; the server never listens elsewhere.
+// It listens on 127.0.0.1 only, over HTTPS with a self-signed certificate by
+// default: kubectl does not send a bearer token over plain HTTP, and the
+// server insists on its token so a test proves its kubeconfig was used.
+//
+//	s, err := fakekube.Start(fakekube.Options{}) // the public NNF example system
+//	defer s.Close()
+//	kc, err := s.WriteKubeconfig(t.TempDir())    // KUBECONFIG / --kubeconfig for kubectl
+//	s.Inject(fakekube.Fault{Resource: "clientmounts", Status: 403})
+//	n := len(s.ResourceRequests())               // list/get calls kubectl made
 package fakekube
 
 import (
