@@ -34,6 +34,12 @@ PKG_ARCH    ?= $(shell $(GO) env GOARCH)
 
 .PHONY: install uninstall packages man
 
+# The installed agent must run wherever the .rpm or .deb lands (an older
+# glibc on the storage nodes, say): build it without cgo, so it is static and
+# the packages need no libc dependency. Target-specific, so it reaches the
+# agent build these targets trigger and nothing else.
+install packages: export CGO_ENABLED = 0
+
 man: ## generate the man page from the option table ($(BIN)/man/fence_gfs2_recorder.8)
 	@mkdir -p $(BIN)/man
 	$(GO) run ./internal/manpage/genman -version '$(VERSION)' -out $(MANPAGE)

@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,6 +96,15 @@ func TestDebHasTheInstallLayout(t *testing.T) {
 	} {
 		assert.Regexp(t, want, listing)
 	}
+
+	// Static: the package declares no libc dependency and must not need one.
+	exe, err := elf.Open(filepath.Join(unpacked, "usr/sbin/fence_gfs2_recorder"))
+	require.NoError(t, err)
+	defer exe.Close()
+	for _, p := range exe.Progs {
+		assert.NotEqual(t, elf.PT_INTERP, p.Type, "the packaged agent is dynamically linked")
+	}
+	assert.Empty(t, strings.TrimSpace(output(t, dpkgDeb, "-f", deb, "Depends")))
 
 	conffiles := output(t, dpkgDeb, "-I", deb, "conffiles")
 	assert.Equal(t, []string{"/etc/fence_gfs2_recorder/config.yaml", "/etc/logrotate.d/fence_gfs2_recorder"}, sortedLines(conffiles))
