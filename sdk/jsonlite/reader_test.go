@@ -425,6 +425,21 @@ func FuzzReader(f *testing.F) {
 		if wantErr == nil && !hasLongNumber(data) && !reflect.DeepEqual(want, got) { // see checkParseFloat
 			t.Fatalf("input %.2000q: values differ", data)
 		}
+		// What was read writes back as encoding/json writes it, and reads
+		// back equal.
+		if gotErr == nil {
+			w := NewWriter(nil)
+			if err := w.Value(got); err != nil {
+				t.Fatalf("input %q: writing it back: %v", data, err)
+			}
+			if out := string(w.Bytes()); out != oracleMarshal(t, got) {
+				t.Fatalf("input %q: wrote %q, encoding/json writes %q", data, out, oracleMarshal(t, got))
+			}
+			again, err := decodeOurs(w.Bytes())
+			if err != nil || !reflect.DeepEqual(got, again) {
+				t.Fatalf("input %q: round trip through %q: %v", data, w.Bytes(), err)
+			}
+		}
 		// Skip must agree with Value on validity (Skip does not convert
 		// numbers, so it accepts 1e400, which Value cannot represent).
 		if errors.Is(gotErr, ErrMismatch) {

@@ -203,3 +203,16 @@ func FuzzWriterFloat(f *testing.F) {
 		require.Equal(t, x, back)
 	})
 }
+
+// Many keys, to exercise the Shell sort beyond the trivial sizes.
+func TestWriterSortsManyKeys(t *testing.T) {
+	m := map[string]any{}
+	labels := map[string]string{}
+	for i := range 1000 {
+		k := string(rune('a'+i%26)) + string(appendInt(nil, int64(i*7919%1000)))
+		m[k] = i
+		labels[k] = k
+	}
+	m["labels"] = labels
+	assert.Equal(t, oracleMarshal(t, m), writeValue(t, m))
+}
