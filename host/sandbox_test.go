@@ -52,6 +52,10 @@ func TestInfiniteLoopIsStoppedAtItsDeadline(t *testing.T) {
 				assert.Equal(t, discovery.OutcomeTimeout, a.Outcome, a.Error)
 				assert.Contains(t, a.Error, "timeout of 300ms exceeded")
 			}
+			if raceEnabled {
+				t.Logf("race detector on: not asserting the %v lateness", best)
+				return
+			}
 			assert.Less(t, best, 50*time.Millisecond, "stopped %v after its deadline", best)
 
 			rep := discovery.Run(context.Background(), src, cfg.Discovery.Order, discovery.Target{Node: "n", Action: "reboot"}, true, 0)
