@@ -28,6 +28,8 @@ const (
 	plainTarget  = "compute-node-6" // level 1: realfence (baseline: no recorder)
 	pairTarget   = "compute-node-7" // level 1: realfence, realfence2 (baseline: two devices, no recorder)
 	brokenTarget = "compute-node-8" // level 1: recorder, brokenfence (always fails)
+	cibTarget    = "compute-node-9" // level 1: recorder, realfence; unknown to NNF, configured in the CIB
+	labNode      = "rabbit-node-1"  // the lab cluster's only member (scripts/pacemaker-lab/up.sh)
 	monitorEvery = 5 * time.Second
 )
 
@@ -127,7 +129,7 @@ strategies:
 
 	// The devices, exactly as docs/PACEMAKER.md tells a site to configure them.
 	must(tb, "pcs", "stonith", "create", "realfence", "fence_dummy",
-		"pcmk_host_list="+target+" "+plainTarget+" "+pairTarget)
+		"pcmk_host_list="+target+" "+plainTarget+" "+pairTarget+" "+cibTarget)
 	must(tb, "pcs", "stonith", "create", "realfence2", "fence_dummy", "pcmk_host_list="+pairTarget)
 	// type=fail: off and on never succeed (under fenced it waits for a power
 	// state that never comes); pcmk_off_timeout=3 makes fenced give up after
@@ -136,12 +138,13 @@ strategies:
 		"pcmk_off_timeout=3", "pcmk_host_list="+brokenTarget)
 	must(tb, "pcs", "stonith", "create", "recorder", "fence_gfs2_recorder",
 		"log_dir="+l.logDir, "config_file="+l.config, "verbose=1",
-		"pcmk_host_list="+target+" "+brokenTarget,
+		"pcmk_host_list="+target+" "+brokenTarget+" "+cibTarget,
 		"op", "monitor", fmt.Sprintf("interval=%ds", int(monitorEvery/time.Second)))
 	must(tb, "pcs", "stonith", "level", "add", "1", target, "recorder", "realfence", "--force")
 	must(tb, "pcs", "stonith", "level", "add", "1", plainTarget, "realfence", "--force")
 	must(tb, "pcs", "stonith", "level", "add", "1", pairTarget, "realfence", "realfence2", "--force")
 	must(tb, "pcs", "stonith", "level", "add", "1", brokenTarget, "recorder", "brokenfence", "--force")
+	must(tb, "pcs", "stonith", "level", "add", "1", cibTarget, "recorder", "realfence", "--force")
 	must(tb, "crm_resource", "--wait", "--timeout=60s")
 	for _, dev := range []string{"recorder", "realfence", "realfence2", "brokenfence"} {
 		if !waitFor(30*time.Second, func() bool { return deviceStarted(tb, dev) }) {
@@ -278,7 +281,45 @@ func TestFencedEndToEnd(t *testing.T) {
 		assert.NotContains(t, mon.stdout, `<failure op_key="recorder_`, "no failed recorder actions")
 	})
 
-	t.Logf("E2E DURATION %v (incl. cluster start and stop: see cleanup log)", time.Since(start).Round(100*time.Millisecond))
+	t.Run("pcs-config-answers-from-the-live-cib", func(t *testing.T) {
+		// compute-node-9 has no ClientMounts (kubectl-nnf: empty) and runs
+		// nothing (pcs-status: empty), but the live CIB lets it run dlm and
+		// two gfs2 clones: pcs-config answers through the real cibadmin.
+		// The clones avoid the rabbit (it has no gfs2 devices) and the
+		// offline compute is never fenced at startup, so nothing fails.
+		must(t, "pcs", "property", "set", "startup-fencing=false")
+		must(t, "cibadmin", "--create", "-o", "nodes", "-X", `<node id="9" uname="`+cibTarget+`"/>`)
+		must(t, "pcs", "resource", "create", "dlm", "ocf:pacemaker:controld",
+			"op", "monitor", "interval=30s", "on-fail=fence", "clone", "interleave=true", "ordered=true")
+		must(t, "pcs", "constraint", "location", "dlm-clone", "avoids", labNode)
+		for _, fs := range []string{"gfs2-home", "gfs2-proj"} {
+			must(t, "pcs", "resource", "create", fs, "ocf:heartbeat:Filesystem",
+				"device=/dev/vg_"+fs+"/lv", "directory=/mnt/"+fs, "fstype=gfs2",
+				"op", "monitor", "interval=10s", "on-fail=fence", "clone", "interleave=true")
+			must(t, "pcs", "constraint", "order", "start", "dlm-clone", "then", fs+"-clone")
+			must(t, "pcs", "constraint", "colocation", "add", fs+"-clone", "with", "dlm-clone")
+		}
+		must(t, "pcs", "resource", "create", "xfs-local", "ocf:heartbeat:Filesystem",
+			"device=/dev/vg_local/lv", "directory=/mnt/local", "fstype=xfs", "clone")
+		must(t, "pcs", "constraint", "location", "xfs-local-clone", "avoids", labNode)
+		must(t, "crm_resource", "--wait", "--timeout=60s")
+
+		before := len(readEvents(t, l.logDir))
+		must(t, "stonith_admin", "--fence", cibTarget, "--timeout", "60")
+		evs := forTarget(readEvents(t, l.logDir)[before:], cibTarget)
+		require.Len(t, evs, 1)
+		ev := evs[0]
+		assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, ev.GFS2Filesystems, "attempts: %+v", ev.Discovery.Attempts)
+		assert.Equal(t, "pcs-config", ev.Discovery.Strategy)
+		outcomes := map[string]string{}
+		for _, a := range ev.Discovery.Attempts {
+			outcomes[a.Strategy] = a.Outcome
+		}
+		assert.Equal(t, map[string]string{"kubectl-nnf": "empty", "pcs-status": "empty", "pcs-config": "found"}, outcomes)
+		t.Logf("chain for %s: %+v (%.1f ms)", cibTarget, ev.Discovery.Attempts, ev.Discovery.DurationMS)
+	})
+
+	t.Logf("E2E DURATION %v (from the test's start, lock wait included; cluster stop follows)", time.Since(start).Round(100*time.Millisecond))
 }
 
 // event is the part of a fence-events-detailed.jsonl record the test checks.

@@ -83,7 +83,8 @@ func lockLab(tb testing.TB) {
 	if err != nil {
 		tb.Fatalf("lab lock: %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Minute)
+	waitStart := time.Now()
+	deadline := waitStart.Add(10 * time.Minute)
 	for {
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
@@ -94,6 +95,9 @@ func lockLab(tb testing.TB) {
 			tb.Fatalf("lab lock %s: %v (another e2e run or make fixtures holds it)", labLock, err)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+	if w := time.Since(waitStart); w > time.Second {
+		tb.Logf("waited %v for the lab lock", w.Round(100*time.Millisecond))
 	}
 	tb.Cleanup(func() { f.Close() }) // closing releases the lock
 }
