@@ -14,6 +14,7 @@ DESTDIR       ?=
 SBINDIR       := $(PREFIX)/sbin
 PKGLIBDIR     := $(PREFIX)/lib/fence_gfs2_recorder
 MANDIR        ?= $(PREFIX)/share/man
+DOCDIR        := $(PREFIX)/share/doc/fence-gfs2-recorder
 CONFDIR       := /etc/fence_gfs2_recorder
 LOGROTATEDIR  := /etc/logrotate.d
 LOGDIR        := /var/log/gfs2-fencing
@@ -48,11 +49,12 @@ $(CONFIG_EXAMPLE):
 	@echo "$@ is missing: it is the commented example configuration that install and packages ship" >&2; exit 1
 
 install: build man $(CONFIG_EXAMPLE) ## install into $(DESTDIR)$(PREFIX) (agent in sbin, strategies in lib), /etc, /var
-	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PKGLIBDIR)/plugins $(DESTDIR)$(MANDIR)/man8 \
+	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PKGLIBDIR)/plugins $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/plugins.d $(DESTDIR)$(LOGROTATEDIR)
 	install -m 0755 $(AGENT) $(DESTDIR)$(SBINDIR)/fence_gfs2_recorder
 	install -m 0644 $(WASM) $(DESTDIR)$(PKGLIBDIR)/plugins/
 	install -m 0644 $(MANPAGE) $(DESTDIR)$(MANDIR)/man8/fence_gfs2_recorder.8
+	install -m 0644 docs/PLUGINS.md $(DESTDIR)$(DOCDIR)/PLUGINS.md
 	install -m 0644 $(LOGROTATE_FILE) $(DESTDIR)$(LOGROTATEDIR)/fence_gfs2_recorder
 	@# Never overwrite an administrator's configuration.
 	@if [ -e $(DESTDIR)$(CONFDIR)/config.yaml ]; then \
@@ -77,6 +79,7 @@ uninstall: ## remove what install put there (keeps logs, a changed config and si
 	rm -f $(DESTDIR)$(SBINDIR)/fence_gfs2_recorder
 	rm -f $(addprefix $(DESTDIR)$(PKGLIBDIR)/plugins/,$(PLUGINS:=.wasm))
 	rm -f $(DESTDIR)$(MANDIR)/man8/fence_gfs2_recorder.8
+	rm -f $(DESTDIR)$(DOCDIR)/PLUGINS.md
 	rm -f $(DESTDIR)$(LOGROTATEDIR)/fence_gfs2_recorder
 	@if [ -e $(DESTDIR)$(CONFDIR)/config.yaml ]; then \
 		if cmp -s $(CONFIG_EXAMPLE) $(DESTDIR)$(CONFDIR)/config.yaml; then \
@@ -87,7 +90,7 @@ uninstall: ## remove what install put there (keeps logs, a changed config and si
 	fi
 	@# The compile cache is derived from the strategies removed above.
 	rm -rf $(DESTDIR)$(CACHEDIR)
-	@for d in $(DESTDIR)$(PKGLIBDIR)/plugins $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(CONFDIR)/plugins.d $(DESTDIR)$(CONFDIR); do \
+	@for d in $(DESTDIR)$(PKGLIBDIR)/plugins $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR)/plugins.d $(DESTDIR)$(CONFDIR); do \
 		if [ -d "$$d" ]; then rmdir --ignore-fail-on-non-empty "$$d"; fi; \
 		if [ -d "$$d" ]; then echo "keeping $$d: not empty"; fi; \
 	done

@@ -16,7 +16,7 @@ import (
 // systemSkeleton are directories every target system already has; they are
 // made before install so that "uninstall leaves the tree as it was" means
 // what it means on a real machine.
-var systemSkeleton = []string{"usr/sbin", "usr/lib", "usr/share/man/man8", "etc/logrotate.d", "var/log", "var/cache"}
+var systemSkeleton = []string{"usr/sbin", "usr/lib", "usr/share/man/man8", "usr/share/doc", "etc/logrotate.d", "var/log", "var/cache"}
 
 // builtins are the strategies the Makefile builds (PLUGINS there).
 var builtins = []string{"kubectl-nnf", "pcs-status", "pcs-config"}
@@ -40,16 +40,18 @@ func TestInstallLayout(t *testing.T) {
 	assert.NotContains(t, out, "plugins warm", "install must not run the agent when DESTDIR is set")
 
 	want := map[string]os.FileMode{
-		"usr/sbin/fence_gfs2_recorder":             0o755,
-		"usr/lib/fence_gfs2_recorder":              os.ModeDir | 0o755,
-		"usr/lib/fence_gfs2_recorder/plugins":      os.ModeDir | 0o755,
-		"usr/share/man/man8/fence_gfs2_recorder.8": 0o644,
-		"etc/fence_gfs2_recorder":                  os.ModeDir | 0o755,
-		"etc/fence_gfs2_recorder/config.yaml":      0o644,
-		"etc/fence_gfs2_recorder/plugins.d":        os.ModeDir | 0o755,
-		"etc/logrotate.d/fence_gfs2_recorder":      0o644,
-		"var/log/gfs2-fencing":                     os.ModeDir | 0o750,
-		"var/cache/fence_gfs2_recorder":            os.ModeDir | 0o700,
+		"usr/sbin/fence_gfs2_recorder":                 0o755,
+		"usr/lib/fence_gfs2_recorder":                  os.ModeDir | 0o755,
+		"usr/lib/fence_gfs2_recorder/plugins":          os.ModeDir | 0o755,
+		"usr/share/man/man8/fence_gfs2_recorder.8":     0o644,
+		"usr/share/doc/fence-gfs2-recorder":            os.ModeDir | 0o755,
+		"usr/share/doc/fence-gfs2-recorder/PLUGINS.md": 0o644,
+		"etc/fence_gfs2_recorder":                      os.ModeDir | 0o755,
+		"etc/fence_gfs2_recorder/config.yaml":          0o644,
+		"etc/fence_gfs2_recorder/plugins.d":            os.ModeDir | 0o755,
+		"etc/logrotate.d/fence_gfs2_recorder":          0o644,
+		"var/log/gfs2-fencing":                         os.ModeDir | 0o750,
+		"var/cache/fence_gfs2_recorder":                os.ModeDir | 0o700,
 	}
 	for _, b := range builtins {
 		want["usr/lib/fence_gfs2_recorder/plugins/"+b+".wasm"] = 0o644
@@ -73,6 +75,7 @@ func TestInstallLayout(t *testing.T) {
 	sameFile(t, filepath.Join(repoRoot, "config/config.example.yaml"), filepath.Join(root, "etc/fence_gfs2_recorder/config.yaml"))
 	sameFile(t, filepath.Join(repoRoot, "packaging/logrotate/fence_gfs2_recorder"), filepath.Join(root, "etc/logrotate.d/fence_gfs2_recorder"))
 	sameFile(t, filepath.Join(buildDir, "man/fence_gfs2_recorder.8"), filepath.Join(root, "usr/share/man/man8/fence_gfs2_recorder.8"))
+	sameFile(t, filepath.Join(repoRoot, "docs/PLUGINS.md"), filepath.Join(root, "usr/share/doc/fence-gfs2-recorder/PLUGINS.md"))
 	for _, b := range builtins {
 		sameFile(t, filepath.Join(buildDir, "plugins", b+".wasm"), filepath.Join(root, "usr/lib/fence_gfs2_recorder/plugins", b+".wasm"))
 	}
