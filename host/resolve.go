@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
@@ -123,13 +124,19 @@ func ReadModule(path string) ([]byte, error) {
 	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
 		return nil, fmt.Errorf("refusing %s: mode %04o lets group or others write it (chmod go-w)", real, perm)
 	}
-	dir := filepath.Dir(real)
-	di, err := os.Stat(dir)
-	if err != nil {
+	if err := checkOwner(real, fi); err != nil {
 		return nil, err
 	}
-	if perm := di.Mode().Perm(); perm&0o022 != 0 {
-		return nil, fmt.Errorf("refusing %s: its directory %s has mode %04o and lets group or others replace it (chmod go-w)", real, dir, perm)
+	// Both the directory named in the configuration and the one the file
+	// really is in: whoever can write either can swap the module.
+	for _, dir := range []string{filepath.Dir(path), filepath.Dir(real)} {
+		di, err := os.Stat(dir)
+		if err != nil {
+			return nil, err
+		}
+		if perm := di.Mode().Perm(); perm&0o022 != 0 {
+			return nil, fmt.Errorf("refusing %s: its directory %s has mode %04o and lets group or others replace it (chmod go-w)", path, dir, perm)
+		}
 	}
 	if fi.Size() > maxModuleBytes {
 		return nil, fmt.Errorf("refusing %s: %d bytes is over the %d MiB module limit", real, fi.Size(), maxModuleBytes>>20)
@@ -142,4 +149,17 @@ func ReadModule(path string) ([]byte, error) {
 		return nil, errors.New("module grew past the size limit while being read")
 	}
 	return b, nil
+}
+
+// checkOwner refuses a module owned by anyone but the agent's user or root:
+// its owner can rewrite it whatever its mode says.
+func checkOwner(path string, fi os.FileInfo) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("refusing %s: owned by uid %d, not by root or the agent's uid %d (chown root)", path, st.Uid, os.Geteuid())
+	}
+	return nil
 }

@@ -272,6 +272,37 @@ func TestWorldWritableModuleIsRefused(t *testing.T) {
 		assert.Equal(t, discovery.OutcomeLoadError, rep.Attempts[0].Outcome)
 		assert.Contains(t, rep.Attempts[0].Error, "lets group or others replace it")
 	})
+	t.Run("symlink from a writable directory", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "real.wasm")
+		copyFile(t, guest("tester"), p, 0o644)
+		open := filepath.Join(t.TempDir(), "open")
+		require.NoError(t, os.Mkdir(open, 0o755))
+		link := filepath.Join(open, "link.wasm")
+		require.NoError(t, os.Symlink(p, link))
+		require.NoError(t, os.Chmod(open, 0o777))
+		cfg := testConfig(t)
+		addStrategy(cfg, "m", link, nil)
+
+		rep := runChain(t, cfg, "n", nil)
+
+		assert.Equal(t, discovery.OutcomeLoadError, rep.Attempts[0].Outcome)
+		assert.Contains(t, rep.Attempts[0].Error, "its directory "+open)
+	})
+	t.Run("owned by another user", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root to chown")
+		}
+		p := filepath.Join(t.TempDir(), "theirs.wasm")
+		copyFile(t, guest("tester"), p, 0o644)
+		require.NoError(t, os.Chown(p, 65534, 65534))
+		cfg := testConfig(t)
+		addStrategy(cfg, "theirs", p, nil)
+
+		rep := runChain(t, cfg, "n", nil)
+
+		assert.Equal(t, discovery.OutcomeLoadError, rep.Attempts[0].Outcome)
+		assert.Contains(t, rep.Attempts[0].Error, "owned by uid 65534")
+	})
 	t.Run("owner-only module loads", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "fine.wasm")
 		copyFile(t, guest("tester"), p, 0o644)

@@ -261,6 +261,8 @@ func (s *strategy) classify(budget, callCtx context.Context, err error) (discove
 	var perr *protocolError
 	var aerr *abiError
 	switch {
+	case errors.Is(budget.Err(), context.Canceled):
+		return discovery.OutcomeTimeout, "discovery was cancelled while " + s.name + " was running"
 	case budget.Err() != nil:
 		return discovery.OutcomeTimeout, "discovery budget ran out while " + s.name + " was running"
 	case callCtx.Err() != nil || errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeDeadlineExceeded || exit.ExitCode() == sys.ExitCodeContextCanceled):
