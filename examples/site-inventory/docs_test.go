@@ -16,15 +16,17 @@ import (
 // docs/PLUGINS.md is what a plugin author copies from: its code and its
 // configuration are tested here so the guide cannot rot.
 
-func docBlocks(t *testing.T, lang string) []string {
+const guide = "../../docs/PLUGINS.md"
+
+func docBlocks(t *testing.T, file, lang string) []string {
 	t.Helper()
-	b, err := os.ReadFile("../../docs/PLUGINS.md")
+	b, err := os.ReadFile(file)
 	require.NoError(t, err)
 	var out []string
 	for _, m := range regexp.MustCompile("(?s)```"+lang+"\n(.*?)```").FindAllStringSubmatch(string(b), -1) {
 		out = append(out, m[1])
 	}
-	require.NotEmpty(t, out, "no ```%s block in docs/PLUGINS.md", lang)
+	require.NotEmpty(t, out, "no ```%s block in %s", lang, file)
 	return out
 }
 
@@ -34,7 +36,7 @@ func docBlocks(t *testing.T, lang string) []string {
 // inventory.
 func TestGuideStrategyBuildsAndAnswers(t *testing.T) {
 	var src string
-	for _, b := range docBlocks(t, "go") {
+	for _, b := range docBlocks(t, guide, "go") {
 		if strings.HasPrefix(b, "package main") {
 			src = b
 		}
@@ -75,18 +77,18 @@ func TestGuideStrategyBuildsAndAnswers(t *testing.T) {
 	assert.Equal(t, []string{"proj-b-gfs2"}, a.Filesystems)
 }
 
-// TestGuideConfigLoads feeds the guide's configuration to the agent's own
-// loader, which rejects unknown keys, undefined commands in allow lists and
-// undeclared strategies in the order.
+// TestGuideConfigLoads feeds the configuration of the guide and of this
+// example's README to the agent's own loader, which rejects unknown keys,
+// undefined commands in allow lists and undeclared strategies in the order.
 func TestGuideConfigLoads(t *testing.T) {
-	blocks := docBlocks(t, "yaml")
+	blocks := append(docBlocks(t, guide, "yaml"), docBlocks(t, "README.md", "yaml")...)
 	for i, b := range blocks {
 		cfg := filepath.Join(t.TempDir(), "config.yaml")
 		require.NoError(t, os.WriteFile(cfg, []byte(b), 0o644))
 		cmd := exec.Command(agentBin, "config")
 		cmd.Env = append(os.Environ(), "FENCE_GFS2_RECORDER_CONFIG="+cfg)
 		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "yaml block %d of docs/PLUGINS.md:\n%s\n%s", i+1, b, out)
+		require.NoError(t, err, "yaml block %d:\n%s\n%s", i+1, b, out)
 		assert.Contains(t, string(out), "strategies.site-inventory.allow = [\"inventory\"]")
 	}
 }
