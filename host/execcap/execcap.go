@@ -151,7 +151,11 @@ func Run(ctx context.Context, c Command, args []string) Result {
 		Dir:         "/",
 		Stdout:      stdout,
 		Stderr:      stderr,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		// Own process group so the deadline kill reaches its children; and
+		// if the agent itself is SIGKILLed (pacemaker-fenced does that to
+		// its process group on timeout, which no longer includes this
+		// one), the kernel kills the command too.
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 		WaitDelay:   waitDelay,
 	}
 	if err := cmd.Start(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -215,4 +216,43 @@ func dead(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// If the agent dies (pacemaker-fenced SIGKILLs it on its own timeout), the
+// command it was running dies with it instead of running on unsupervised.
+func TestCommandDiesWithTheAgent(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "cmd.pid")
+	agent := exec.Command(os.Args[0], "-test.run=^$")
+	agent.Env = append(os.Environ(), helperEnv+"="+pidFile)
+	require.NoError(t, agent.Start())
+	var pid int
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(pidFile)
+		if err != nil || !strings.HasSuffix(string(b), "\n") {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil
+	}, 10*time.Second, 10*time.Millisecond)
+	require.False(t, dead(pid))
+
+	require.NoError(t, agent.Process.Kill())
+	_ = agent.Wait()
+
+	assert.Eventually(t, func() bool { return dead(pid) }, 2*time.Second, 10*time.Millisecond,
+		"command %d outlived the SIGKILLed agent", pid)
+}
+
+const helperEnv = "FGR_EXECCAP_HELPER_PIDFILE"
+
+// TestMain doubles as the "agent" of TestCommandDiesWithTheAgent: it runs a
+// long command through Run, which writes its pid, and waits to be killed.
+func TestMain(m *testing.M) {
+	if pidFile := os.Getenv(helperEnv); pidFile != "" {
+		c := sh(`echo $$ > "$1.tmp" && mv "$1.tmp" "$1"; exec sleep 300`)
+		c.Args = append(c.Args, pidFile)
+		Run(context.Background(), c, nil)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
 }
