@@ -145,12 +145,12 @@ func Run(ctx context.Context, c Command, args []string) Result {
 	stdout := &cappedBuffer{limit: c.OutputCap}
 	stderr := &cappedBuffer{limit: c.OutputCap}
 	cmd := &exec.Cmd{
-		Path:        c.Path,
-		Args:        append(append([]string{c.Path}, c.Args...), args...),
-		Env:         Environ(c, os.LookupEnv),
-		Dir:         "/",
-		Stdout:      stdout,
-		Stderr:      stderr,
+		Path:   c.Path,
+		Args:   append(append([]string{c.Path}, c.Args...), args...),
+		Env:    Environ(c, os.LookupEnv),
+		Dir:    "/",
+		Stdout: stdout,
+		Stderr: stderr,
 		// Own process group so the deadline kill reaches its children; and
 		// if the agent itself is SIGKILLed (pacemaker-fenced does that to
 		// its process group on timeout, which no longer includes this
