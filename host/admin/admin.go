@@ -218,8 +218,9 @@ func run(ctx context.Context, cfg *config.Config, args []string, stdout, stderr 
 		return 2
 	}
 
-	// Guest logs go to stderr as they happen, at debug level and up.
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// The guest's logs are printed with the attempt; stderr gets only the
+	// host's own warnings (an unusable cache directory, say).
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	src := host.NewSource(cfg, logger)
 	defer src.Close(context.WithoutCancel(ctx))
 	if cfg.Discovery.Budget > 0 {
