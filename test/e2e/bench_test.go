@@ -1,22 +1,38 @@
 package e2e
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 )
 
 // BenchmarkStonithReboot times a whole `stonith_admin --reboot` through
-// pacemaker-fenced: compute-node-3's level holds the recorder and
-// fence_dummy, compute-node-6's fence_dummy alone (one reboot run) and
-// compute-node-7's two fence_dummy devices (a two-device level: fenced
-// remaps the reboot to off, off, on, on). The recorder's own cost is the
-// difference between the last two: two agent runs (off and on), each with
-// discovery through kubectl. Run: make e2e-bench.
+// pacemaker-fenced, per level of the target:
+//
+//	realfence-only          fence_dummy alone: one reboot run
+//	realfence+realfence2    two fence_dummy: remapped to off, off, on, on
+//	recorder-nodisc+realfence  the recorder with gfs2_discovery=0, then fence_dummy
+//	recorder+realfence      the recorder (kubectl-nnf answering), then fence_dummy
+//
+// The recorder's cost in a real fence is the last one minus the second:
+// two agent runs (off and on); the nodisc variant splits that into process
+// start + record vs discovery. Run: make e2e-bench.
 func BenchmarkStonithReboot(b *testing.B) {
 	l := setupLab(b)
+	const nodiscTarget = "compute-node-10"
+	must(b, "pcs", "stonith", "create", "recorder-nodisc", "fence_gfs2_recorder",
+		"log_dir="+filepath.Join(l.tmp, "log-nodisc"), "gfs2_discovery=0", "pcmk_host_list="+nodiscTarget)
+	must(b, "pcs", "stonith", "update", "realfence",
+		"pcmk_host_list="+target+" "+plainTarget+" "+pairTarget+" "+cibTarget+" "+nodiscTarget)
+	must(b, "pcs", "stonith", "level", "add", "1", nodiscTarget, "recorder-nodisc", "realfence", "--force")
+	must(b, "crm_resource", "--wait", "--timeout=60s")
+	if !waitFor(30*time.Second, func() bool { return deviceStarted(b, "recorder-nodisc") }) {
+		b.Fatal("recorder-nodisc not Started")
+	}
 	for _, c := range []struct{ name, node string }{
 		{"realfence-only", plainTarget},
 		{"realfence+realfence2", pairTarget},
+		{"recorder-nodisc+realfence", nodiscTarget},
 		{"recorder+realfence", target},
 	} {
 		b.Run(c.name, func(b *testing.B) {
@@ -28,5 +44,4 @@ func BenchmarkStonithReboot(b *testing.B) {
 			b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
 		})
 	}
-	_ = l
 }
