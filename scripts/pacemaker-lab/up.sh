@@ -110,7 +110,10 @@ chown hacluster:haclient /var/log/pacemaker "$CIB_DIR"
 # under a live daemon).
 if [ "$FRESH" = 1 ] && ! alive "$STATE_DIR/pacemakerd.pid" pacemakerd; then
     if [ -n "$(ls -A "$CIB_DIR" 2>/dev/null)" ]; then
-        bak="$STATE_DIR/cib-backup-$(date +%Y%m%dT%H%M%S.%N)"
+        # Keep one backup: the lab's CIBs are throwaway, but the last one
+        # helps when a run needs a post-mortem.
+        rm -rf "$STATE_DIR"/cib-backup-*
+        bak="$STATE_DIR/cib-backup-$(date +%Y%m%dT%H%M%S)"
         mkdir -p "$bak" && mv "$CIB_DIR"/* "$bak"/
         log "moved the old CIB to $bak"
     fi
