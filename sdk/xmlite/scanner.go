@@ -633,9 +633,10 @@ func (s *Scanner) procInst() error {
 	return s.fail(start, "unterminated processing instruction")
 }
 
-// Skip consumes tokens up to and including the EndElement that closes the
-// element whose StartElement was just returned. Use it to pass over
-// subtrees a caller does not need.
+// Skip consumes tokens up to and including the EndElement of the innermost
+// open element: called right after a StartElement, it passes over that
+// element's whole subtree (a self-closing one included). Use it for
+// subtrees a caller does not need, such as crm_mon's node_history.
 func (s *Scanner) Skip() error {
 	depth := len(s.open)
 	for {
