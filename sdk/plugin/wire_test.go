@@ -182,3 +182,35 @@ func TestInfo(t *testing.T) {
 	require.NoError(t, json.Unmarshal(encodeInfo(), &info))
 	assert.Equal(t, map[string]any{"name": "kubectl-nnf", "sdk": SDKVersion, "abi": 1.0}, info)
 }
+
+// FuzzDecodeFrame: any bytes give a result or an error, never a panic, and
+// an accepted frame's parts add up to its length.
+func FuzzDecodeFrame(f *testing.F) {
+	f.Add(frame(0, 0, "out", "err", ""))
+	f.Add(frame(-1, flagDenied, "", "", "denied"))
+	f.Add(frame(3, flagTimedOut|flagStdoutTruncated, "x", "", ""))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeFrame("cmd", b)
+		if err != nil {
+			return
+		}
+		if frameHeader+len(r.Stdout)+len(r.Stderr) > len(b) {
+			t.Fatalf("result larger than its frame")
+		}
+	})
+}
+
+// FuzzDecodeRequest: any bytes give a request or an error, never a panic,
+// and an accepted request always has a Config map.
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(`{"abi":1,"strategy":"s","node":"n","action":"reboot","config":{"a":[1,"x",null,true]}}`))
+	f.Add([]byte(`{"abi":1}`))
+	f.Add([]byte(`{"abi":2}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		req, err := decodeRequest(b)
+		if err == nil && req.Config == nil {
+			t.Fatal("accepted request without a Config map")
+		}
+	})
+}
