@@ -28,13 +28,13 @@ func TestDecodeRequest(t *testing.T) {
 
 func TestDecodeRequestErrors(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"abi":2,"node":"n"}`:             "host sent ABI version 2, this SDK speaks 1",
-		`{"node":"n"}`:                     "host sent ABI version -1",
-		`{"abi":1,"node":5}`:               "bad request from host",
-		`{"abi":1,"config":[1]}`:           "request config is not an object",
-		`{"abi":1} trailing`:               "bad request from host",
-		`not json`:                         "bad request from host",
-		``:                                 "bad request from host",
+		`{"abi":2,"node":"n"}`:              "host sent ABI version 2, this SDK speaks 1",
+		`{"node":"n"}`:                      "host sent ABI version -1",
+		`{"abi":1,"node":5}`:                "bad request from host",
+		`{"abi":1,"config":[1]}`:            "request config is not an object",
+		`{"abi":1} trailing`:                "bad request from host",
+		`not json`:                          "bad request from host",
+		``:                                  "bad request from host",
 		`{"abi":1,"node":"\ud800"` + "\x00": "bad request from host",
 	} {
 		_, err := decodeRequest([]byte(in))
