@@ -363,7 +363,9 @@ real scheduler play the transition with `crm_simulate -S` (or inject a node fail
 `crm_simulate -f`). The resulting CIB (configuration + status) is `cib.xml`; the other files
 are the real tools rendering it. `BUILD.log` lists every build command with its output;
 `INDEX` lists every capture command with its exit code, runnable as written inside the
-scenario directory.
+scenario directory. Directories not listed below (e.g. `shared-lab/`, copied from the
+team's earlier lab session by the pcs strategies' tests) are not made by this script and it
+leaves them alone.
 
 Every scenario has the compute nodes compute-node-3, compute-node-30 and compute-node-4, the
 fence devices `realfence` (fence_dummy) and `recorder` (fence_gfs2_recorder) kept on
