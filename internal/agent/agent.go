@@ -72,6 +72,9 @@ type Agent struct {
 	// Syslog receives a record that could not be written to the log
 	// directory; nil: /dev/log.
 	Syslog func(msg string) error
+	// Detach starts the detached process of deferred discovery; nil:
+	// DetachSelf (re-exec of this binary in its own session).
+	Detach DetachFunc
 }
 
 func (a *Agent) defaults() {
@@ -109,6 +112,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // Run executes one invocation; args excludes the program name.
 func (a *Agent) Run(ctx context.Context, args []string) int {
 	a.defaults()
+	if len(args) == 1 && args[0] == DeferredSubcommand {
+		return a.finishDeferred(ctx)
+	}
 	var p *options.Parsed
 	if len(args) == 0 {
 		// FenceAgentAPI: options come on stdin only when there is no argv.

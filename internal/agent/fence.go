@@ -68,17 +68,13 @@ func (a *Agent) fence(ctx context.Context, rc runConfig, p *options.Parsed, acti
 	// slog quotes and escapes values, so the raw name cannot split a line.
 	logger = logger.With("event_id", ev.EventID, "target", ev.TargetNode)
 
+	if rc.cfg.Discovery.Enabled && rc.cfg.Discovery.Mode == config.ModeDeferred && valid {
+		a.recordDeferred(ctx, &rc.cfg, logger, ev)
+		return ExitOK
+	}
 	ev.Discovery = a.discover(ctx, &rc.cfg, logger, discovery.Target{Node: ev.TargetNode, Action: action}, valid)
 	ev.GFS2Filesystems = ev.Discovery.Filesystems
-
-	// The record must land even if Pacemaker is already cancelling us.
-	w := &record.Writer{Dir: rc.cfg.LogDir, Stderr: a.Stderr, Syslog: a.Syslog}
-	if err := w.Write(context.WithoutCancel(ctx), ev); err != nil {
-		logger.Error("fence record not written to the log directory; sent to stderr and syslog instead", "error", err)
-	} else {
-		logger.Info("fence event recorded", "gfs2_filesystems", ev.GFS2Filesystems,
-			"strategy", ev.Discovery.Strategy, "discovery_ms", ev.Discovery.DurationMS)
-	}
+	a.write(ctx, &rc.cfg, logger, ev)
 	return ExitOK
 }
 
@@ -87,11 +83,6 @@ func (a *Agent) discover(ctx context.Context, cfg *config.Config, logger *slog.L
 	if !cfg.Discovery.Enabled {
 		logger.Info("GFS2 discovery disabled")
 		return discovery.Disabled()
-	}
-	if cfg.Discovery.Mode == config.ModeDeferred {
-		// Deferred discovery (record pending now, finish in a detached
-		// process) is a later step; until then deferred runs inline.
-		logger.Warn("discovery mode deferred is not implemented yet; discovering inline")
 	}
 	src, closeFn := discovery.Source(missingRuntime{}), func(context.Context) error { return nil }
 	if a.NewSource != nil {

@@ -1,0 +1,184 @@
+package agent
+
+// Deferred discovery (discovery.mode: deferred): the fence is recorded at
+// once with discovery "pending", the agent exits 0 to fenced, and a detached
+// process (its own session, so fenced SIGKILLing the agent's process group on
+// timeout does not reach it) runs the strategy chain and appends a second
+// record with the same event_id and discovery "complete" or "failed".
+// Readers keep the last record of each event_id.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/nodename"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record"
+)
+
+// DeferredSubcommand is the hidden argv of the detached process. It is not
+// an option (fenced never sends it) and not in --help: only the agent runs it.
+const DeferredSubcommand = "__finish-deferred-discovery"
+
+// Discovery states of a deferred event (discovery.Report.State).
+const (
+	StatePending  = "pending"  // first record: discovery not run yet
+	StateComplete = "complete" // second record: the chain ran and at least one strategy answered (found or empty)
+	StateFailed   = "failed"   // second record: no strategy could answer (errors, timeouts, load errors)
+)
+
+// DiscoveryPending is gfs2_filesystems of the first record of a deferred
+// event: a sentinel like none-detected, so a reader that ignores
+// discovery.state still sees the list is not an answer.
+const DiscoveryPending = "discovery-pending"
+
+// maxJobBytes bounds what the detached process reads from its pipe: the
+// configuration and one event, far below this.
+const maxJobBytes = 4 << 20
+
+// DetachFunc starts the detached process that finishes discovery and hands
+// it job (the encoded deferredJob). It must return without waiting for it.
+type DetachFunc func(job []byte, environ []string) error
+
+// deferredJob is what the agent hands the detached process: the effective
+// configuration (so stdin options such as log_dir still apply) and the first
+// record.
+type deferredJob struct {
+	Config config.Config `json:"config"`
+	Event  *record.Event `json:"event"`
+}
+
+// recordDeferred writes the pending record and starts the detached process.
+// If that process cannot be started, discovery runs here and the second
+// record is written inline: the audit trail gets both records either way.
+func (a *Agent) recordDeferred(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) {
+	ev.Discovery = discovery.Report{Enabled: true, State: StatePending, Attempts: []discovery.Attempt{}}
+	ev.GFS2Filesystems = []string{DiscoveryPending}
+	a.write(ctx, cfg, logger, ev)
+
+	job, err := json.Marshal(deferredJob{Config: *cfg, Event: ev})
+	if err == nil {
+		detach := a.Detach
+		if detach == nil {
+			detach = DetachSelf
+		}
+		err = detach(job, a.Environ)
+	}
+	if err == nil {
+		logger.Info("deferred discovery started in a detached process")
+		return
+	}
+	logger.Error("could not start deferred discovery; discovering inline", "error", err)
+	a.completeDeferred(ctx, cfg, logger, ev)
+}
+
+// finishDeferred is the detached process: read the job, run the chain,
+// append the second record. Its stdin is the job pipe; stdout and stderr go
+// nowhere, so everything it has to say goes to the operational log.
+func (a *Agent) finishDeferred(ctx context.Context) int {
+	var job deferredJob
+	b, err := io.ReadAll(io.LimitReader(a.Stdin, maxJobBytes+1))
+	switch {
+	case err != nil:
+		err = fmt.Errorf("reading the job: %w", err)
+	case len(b) > maxJobBytes:
+		err = fmt.Errorf("job over %d bytes", maxJobBytes)
+	default:
+		err = json.Unmarshal(b, &job)
+	}
+	if err == nil && (job.Event == nil || job.Event.EventID == "" || job.Config.LogDir == "") {
+		err = errors.New("job without an event, event id or log directory")
+	}
+	if err != nil {
+		// Someone ran the hidden subcommand by hand, or the agent that
+		// spawned us died mid-write: nothing to record.
+		a.errorf("%s: %v", DeferredSubcommand, err)
+		return ExitGenericError
+	}
+	cfg := job.Config
+	oplog, logErr := record.OpenOpLog(cfg.LogDir, cfg.Verbose, a.Stderr)
+	defer oplog.Close()
+	logger := oplog.Logger.With("action", job.Event.Action, "event_id", job.Event.EventID,
+		"target", job.Event.TargetNode, "deferred", true)
+	if logErr != nil {
+		logger.Error("operational log not writable", "error", logErr)
+	}
+	a.completeDeferred(ctx, &cfg, logger, job.Event)
+	return ExitOK
+}
+
+// completeDeferred runs the chain for ev and appends its second record.
+func (a *Agent) completeDeferred(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) {
+	// The name was checked before the pending record; check again, since
+	// it came through a pipe.
+	valid := nodename.Validate(ev.TargetNode) == nil
+	rep := a.discover(ctx, cfg, logger, discovery.Target{Node: ev.TargetNode, Action: ev.Action}, valid)
+	rep.State = StateFailed
+	for _, at := range rep.Attempts {
+		if at.Outcome == discovery.OutcomeFound || at.Outcome == discovery.OutcomeEmpty {
+			rep.State = StateComplete
+		}
+	}
+	ev.Discovery = rep
+	ev.GFS2Filesystems = rep.Filesystems
+	a.write(ctx, cfg, logger, ev)
+}
+
+// write appends ev durably. The record must land even if Pacemaker is
+// already cancelling us.
+func (a *Agent) write(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) {
+	w := &record.Writer{Dir: cfg.LogDir, Stderr: a.Stderr, Syslog: a.Syslog}
+	if err := w.Write(context.WithoutCancel(ctx), ev); err != nil {
+		logger.Error("fence record not written to the log directory; sent to stderr and syslog instead", "error", err)
+		return
+	}
+	logger.Info("fence event recorded", "gfs2_filesystems", ev.GFS2Filesystems,
+		"strategy", ev.Discovery.Strategy, "discovery_ms", ev.Discovery.DurationMS, "discovery_state", ev.Discovery.State)
+}
+
+// DetachSelf re-executes this binary (/proc/self/exe, which stays valid
+// even if the file was replaced by an upgrade) with DeferredSubcommand in a
+// new session: no controlling terminal, its own process group, stdout and
+// stderr on /dev/null, and job on a pipe as stdin. It does not wait: the
+// child is reparented to init when the agent exits.
+func DetachSelf(job []byte, environ []string) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		r.Close()
+		return err
+	}
+	defer devnull.Close()
+	cmd := exec.Command("/proc/self/exe", DeferredSubcommand)
+	cmd.Args[0] = "fence_gfs2_recorder"
+	cmd.Env = environ
+	cmd.Dir = "/"
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, devnull, devnull
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	r.Close()
+	if err != nil {
+		return err
+	}
+	_ = cmd.Process.Release()
+	// The job is a few KiB and fits the pipe buffer; the deadline only
+	// matters if a huge configuration meets a child that never reads.
+	_ = w.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	if _, err := w.Write(job); err != nil {
+		return fmt.Errorf("handing the job to the detached process: %w", err)
+	}
+	return nil
+}
