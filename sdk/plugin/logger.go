@@ -4,11 +4,13 @@ package plugin
 // one to one.
 type Level int32
 
+// The levels a strategy can log at. The host drops debug lines unless the
+// agent runs verbose.
 const (
-	LevelDebug Level = -4
-	LevelInfo  Level = 0
-	LevelWarn  Level = 4
-	LevelError Level = 8
+	LevelDebug Level = -4 // detail for `plugins run` traces and verbose runs
+	LevelInfo  Level = 0  // normal progress worth keeping in the operational log
+	LevelWarn  Level = 4  // something odd the strategy worked around
+	LevelError Level = 8  // the strategy failed; also say so in the returned error
 )
 
 // Logger writes leveled lines to the host's operational log. Attributes are
@@ -22,9 +24,16 @@ type Logger struct {
 // glue and plugintest use it; strategies get theirs from Context.Logger.
 func NewLogger(sink func(Level, string)) *Logger { return &Logger{sink: sink} }
 
+// Debug logs msg with key/value pairs at LevelDebug.
 func (l *Logger) Debug(msg string, kv ...any) { l.log(LevelDebug, msg, kv) }
-func (l *Logger) Info(msg string, kv ...any)  { l.log(LevelInfo, msg, kv) }
-func (l *Logger) Warn(msg string, kv ...any)  { l.log(LevelWarn, msg, kv) }
+
+// Info logs msg with key/value pairs at LevelInfo.
+func (l *Logger) Info(msg string, kv ...any) { l.log(LevelInfo, msg, kv) }
+
+// Warn logs msg with key/value pairs at LevelWarn.
+func (l *Logger) Warn(msg string, kv ...any) { l.log(LevelWarn, msg, kv) }
+
+// Error logs msg with key/value pairs at LevelError.
 func (l *Logger) Error(msg string, kv ...any) { l.log(LevelError, msg, kv) }
 
 func (l *Logger) log(level Level, msg string, kv []any) {

@@ -102,11 +102,12 @@ type Context interface {
 
 // ExecResult is what a command did.
 type ExecResult struct {
-	ExitCode        int // -1 if it was killed
-	Stdout, Stderr  []byte
-	TimedOut        bool // killed at its deadline (with its whole process group)
-	StdoutTruncated bool // output beyond the command's cap was dropped
-	StderrTruncated bool
+	ExitCode        int    // -1 if it was killed
+	Stdout          []byte // what it printed, up to the command's output cap
+	Stderr          []byte // its error output, up to the same cap
+	TimedOut        bool   // killed at its deadline (with its whole process group)
+	StdoutTruncated bool   // stdout beyond the cap was dropped
+	StderrTruncated bool   // stderr beyond the cap was dropped
 }
 
 // Err returns nil when the command exited 0 within its deadline, else an

@@ -19,8 +19,8 @@ import (
 
 // Response is a scripted command result.
 type Response struct {
-	Result plugin.ExecResult
-	Err    error // returned by Exec instead of a result (e.g. command not found)
+	Result plugin.ExecResult // what Exec returns when Err is nil
+	Err    error             // returned by Exec instead of a result (e.g. command not found)
 }
 
 // Output is a successful run that printed stdout.
@@ -36,14 +36,14 @@ func Timeout() Response { return Response{Result: plugin.ExecResult{ExitCode: -1
 
 // Call is one Exec the strategy made.
 type Call struct {
-	Name string
-	Args []string
+	Name string   // logical command name, as passed to Exec
+	Args []string // arguments, as passed to Exec
 }
 
 // LogLine is one line the strategy logged.
 type LogLine struct {
-	Level plugin.Level
-	Msg   string
+	Level plugin.Level // level the strategy logged at
+	Msg   string       // message with its key=value attributes appended
 }
 
 // Context is a fake plugin.Context. Commands are denied unless allowed, like
