@@ -145,6 +145,7 @@ strategies:
 
 	nnf := c.Strategies[StrategyKubectlNNF]
 	assert.Equal(t, map[string]any{
+		"cache_dir":  DefaultKubectlCacheDir, // a default key the file did not set
 		"kubeconfig": "/etc/kubernetes/admin.conf",
 		"retries":    2,
 		"selectors":  map[string]any{"tier": "gfs2"},
@@ -303,7 +304,8 @@ func TestPrefixedEnv(t *testing.T) {
 	assert.Equal(t, 20*time.Second, c.Discovery.Budget)
 	assert.False(t, c.Safety.PairingCheck)
 	assert.Equal(t, int64(128*MiB), c.Strategies[StrategyKubectlNNF].MemoryLimit)
-	assert.Equal(t, map[string]any{"namespace": "nnf-system"}, c.Strategies[StrategyKubectlNNF].Config)
+	// a key set through the environment joins the default keys of the section
+	assert.Equal(t, map[string]any{"namespace": "nnf-system", "cache_dir": DefaultKubectlCacheDir}, c.Strategies[StrategyKubectlNNF].Config)
 	assert.Equal(t, []string{"crm_mon"}, c.Strategies[StrategyPcsStatus].Allow)
 	assert.Equal(t, "/opt/site/lustre.wasm", c.Strategies["site-lustre"].File)
 	assert.Equal(t, 2*time.Second, c.Commands["crm_mon"].Timeout)

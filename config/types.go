@@ -79,6 +79,9 @@ const (
 	DefaultCacheDir  = "/var/cache/fence_gfs2_recorder"
 	DefaultFile      = "/etc/fence_gfs2_recorder/config.yaml"
 
+	// DefaultKubectlCacheDir keeps kubectl's API discovery cache across fences.
+	DefaultKubectlCacheDir = DefaultCacheDir + "/kube"
+
 	DefaultStrategyTimeout = 5 * time.Second
 	DefaultBudget          = 15 * time.Second
 	DefaultMemoryLimit     = 64 * MiB
@@ -95,6 +98,11 @@ func Defaults() Config {
 		return Strategy{Timeout: DefaultStrategyTimeout, MemoryLimit: DefaultMemoryLimit,
 			Allow: allow, Config: map[string]any{}}
 	}
+	// fenced runs agents without HOME, so kubectl's default discovery cache
+	// (~/.kube/cache) is not there between fences, and a cold cache costs
+	// every fence a full API discovery (8 requests instead of 1).
+	kubectlNNF := strat("kubectl")
+	kubectlNNF.Config["cache_dir"] = DefaultKubectlCacheDir
 	return Config{
 		LogDir:    DefaultLogDir,
 		Hosts:     []string{},
@@ -113,7 +121,7 @@ func Defaults() Config {
 			"cibadmin": cmd("/usr/sbin/cibadmin"),
 		},
 		Strategies: map[string]Strategy{
-			StrategyKubectlNNF: strat("kubectl"),
+			StrategyKubectlNNF: kubectlNNF,
 			StrategyPcsStatus:  strat("crm_mon", "cibadmin", "pcs"),
 			StrategyPcsConfig:  strat("pcs", "cibadmin"),
 		},
