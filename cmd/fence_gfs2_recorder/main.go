@@ -18,6 +18,7 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/host/admin"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/agent"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/pairing"
 )
 
 func main() {
@@ -33,6 +34,9 @@ func main() {
 		Admin:     admin.Main,
 		MonitorChecks: []agent.MonitorCheck{
 			{Name: "discovery strategies", Run: verifyStrategies},
+			// A recorder that could fence alone makes Pacemaker believe a
+			// node is fenced while it runs: fail monitor and validate-all.
+			{Name: "pairing safety check", Run: pairing.Check, Validate: true},
 		},
 	}
 	if len(os.Args) == 1 && isTerminal(os.Stdin) {

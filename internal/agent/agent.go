@@ -44,6 +44,10 @@ type AdminFunc func(ctx context.Context, cfg *config.Config, args []string, stdo
 type MonitorCheck struct {
 	Name string
 	Run  func(ctx context.Context, cfg *config.Config, logger *slog.Logger) error
+	// Validate: validate-all runs this check too (pcs runs validate-all when
+	// a device is created or updated). It gets a logger that writes
+	// warnings to stderr, since validate-all creates no log files.
+	Validate bool
 }
 
 // Agent holds the process's inputs and the seams to other packages. The zero
@@ -173,7 +177,7 @@ func (a *Agent) Run(ctx context.Context, args []string) int {
 	case "list":
 		return a.list(run)
 	case "validate-all":
-		return a.validateAll(run)
+		return a.validateAll(ctx, run)
 	case "monitor":
 		return a.monitor(ctx, run)
 	default: // on, off, reboot
@@ -288,7 +292,7 @@ func (a *Agent) list(rc runConfig) int {
 	return ExitOK
 }
 
-func (a *Agent) validateAll(rc runConfig) int {
+func (a *Agent) validateAll(ctx context.Context, rc runConfig) int {
 	if rc.err != nil {
 		a.errorf("invalid configuration: %v", rc.err)
 		return ExitGenericError
@@ -296,5 +300,16 @@ func (a *Agent) validateAll(rc runConfig) int {
 	for _, w := range rc.warnings {
 		a.errorf("warning: %s", w)
 	}
-	return ExitOK
+	code := ExitOK
+	logger := slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	for _, c := range a.MonitorChecks {
+		if !c.Validate {
+			continue
+		}
+		if err := c.Run(ctx, &rc.cfg, logger); err != nil {
+			a.errorf("validate-all: %s: %v", c.Name, err)
+			code = ExitGenericError
+		}
+	}
+	return code
 }
