@@ -1,0 +1,463 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
+)
+
+// Fixtures (repository-relative; make bench runs from the repository root).
+const (
+	kubectlFound = "testdata/nnf/fixtures/clientmounts/compute-node-3.json" // kubectl-nnf: found via labels, one call
+	pcmkScenario = "testdata/pacemaker/dlm-two-gfs2"                        // compute-node-4: nothing active, two configured
+)
+
+// lab is the temporary world one bench run lives in.
+type lab struct {
+	dir     string
+	agent   string
+	plugins string
+	stub    string
+	emptyKL string // an empty kubectl List
+	python  string
+	kubectl string // "" without /usr/bin/kubectl
+	results []stats
+	notes   []string
+}
+
+func run(binDir string, runs, coldRuns, storm int, out string) error {
+	l := &lab{agent: mustAbs(filepath.Join(binDir, "fence_gfs2_recorder")), plugins: mustAbs(filepath.Join(binDir, "plugins"))}
+	for _, f := range []string{l.agent, filepath.Join(l.plugins, "kubectl-nnf.wasm"), kubectlFound, pcmkScenario} {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("%v (run from the repository root after make build)", err)
+		}
+	}
+	var err error
+	if l.dir, err = os.MkdirTemp("", "fgr-bench-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(l.dir)
+	l.stub = filepath.Join(l.dir, "stub")
+	if b, err := exec.Command("go", "build", "-o", l.stub, "./bench/stub").CombinedOutput(); err != nil {
+		return fmt.Errorf("build stub: %v\n%s", err, b)
+	}
+	l.emptyKL = filepath.Join(l.dir, "empty-list.json")
+	if err := os.WriteFile(l.emptyKL, []byte(`{"apiVersion":"v1","items":[],"kind":"List","metadata":{"resourceVersion":""}}`+"\n"), 0o644); err != nil {
+		return err
+	}
+	l.python, _ = exec.LookPath("python3")
+	if _, err := os.Stat("/usr/bin/kubectl"); err == nil {
+		l.kubectl = "/usr/bin/kubectl"
+	}
+
+	steps := []func(int) error{
+		l.baselines,
+		l.metadataAndDisabled,
+		l.firstAnswers,
+		l.allThree,
+	}
+	for _, s := range steps {
+		if err := s(runs); err != nil {
+			return err
+		}
+	}
+	if err := l.coldCache(coldRuns); err != nil {
+		return err
+	}
+	if err := l.realKubectl(runs); err != nil {
+		return err
+	}
+	if err := l.deferred(runs); err != nil {
+		return err
+	}
+	if err := l.storm(storm); err != nil {
+		return err
+	}
+	report := l.report(runs)
+	fmt.Print(report)
+	if out != "" {
+		return os.WriteFile(out, []byte(report), 0o644)
+	}
+	return nil
+}
+
+// fencedEnv is the environment pacemaker-fenced gives an agent, plus the
+// configuration file.
+func fencedEnv(cfg string, extra ...string) []string {
+	return append([]string{"LANG=C", "LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+		"PCMK_service=pacemaker-fenced", "FENCE_GFS2_RECORDER_CONFIG=" + cfg}, extra...)
+}
+
+// scenario is one agent configuration.
+type scenario struct {
+	name   string
+	order  []string
+	mode   string
+	stubs  map[string]string // command -> file the stub prints
+	extra  string            // more YAML
+	logDir string
+	cfg    string
+}
+
+// write creates the scenario's config file (log_dir, cache, built-ins,
+// commands all pointed at the stub or /bin/false).
+func (l *lab) write(s *scenario) error {
+	s.logDir = filepath.Join(l.dir, "log-"+s.name)
+	s.cfg = filepath.Join(l.dir, s.name+".yaml")
+	mode := s.mode
+	if mode == "" {
+		mode = "inline"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "log_dir: %s\ncache_dir: %s\nbuiltin_dir: %s\nrecorder_node: rabbit-node-1\n", s.logDir, filepath.Join(l.dir, "cache"), l.plugins)
+	fmt.Fprintf(&b, "discovery:\n  mode: %s\n  order: [%s]\ncommands:\n", mode, strings.Join(s.order, ", "))
+	for _, c := range []string{"kubectl", "crm_mon", "cibadmin", "pcs"} {
+		if f, ok := s.stubs[c]; ok {
+			fmt.Fprintf(&b, "  %s:\n    path: %s\n    set_env: {FGR_STUB_OUT: %s}\n", c, l.stub, mustAbs(f))
+		} else if c != "kubectl" || s.extra == "" {
+			fmt.Fprintf(&b, "  %s:\n    path: /bin/false\n", c)
+		}
+	}
+	b.WriteString(s.extra)
+	return os.WriteFile(s.cfg, []byte(b.String()), 0o600)
+}
+
+func fence(target string) string {
+	return "nodename=" + target + "\naction=reboot\nport=" + target + "\n"
+}
+
+func (l *lab) add(st stats, err error) error {
+	if err != nil {
+		return err
+	}
+	l.results = append(l.results, st)
+	fmt.Fprintf(os.Stderr, "%-48s %8.1f ms [%.1f-%.1f] cpu %.1f ms rss %.1f MiB\n", st.name,
+		msf(st.wall[0]), msf(st.wall[1]), msf(st.wall[2]), msf(st.cpu), mib(st.rss[0]))
+	return nil
+}
+
+func (l *lab) baselines(runs int) error {
+	if l.python != "" {
+		if err := l.add(repeat("baseline: python3 imports", runs,
+			proc{path: l.python, args: []string{"-c", "import subprocess,json,logging,socket"}, env: fencedEnv("")}, nil)); err != nil {
+			return err
+		}
+	} else {
+		l.notes = append(l.notes, "python3 not installed: no Python baseline")
+	}
+	return l.add(repeat("baseline: trivial native Go binary", runs, proc{path: l.stub, env: fencedEnv("")}, nil))
+}
+
+func (l *lab) metadataAndDisabled(runs int) error {
+	if err := l.add(repeat("1. -o metadata", runs, proc{path: l.agent, args: []string{"-o", "metadata"}, env: fencedEnv("")}, nil)); err != nil {
+		return err
+	}
+	s := &scenario{name: "disabled", order: []string{"kubectl-nnf"}, extra: "  kubectl:\n    path: /bin/false\n"}
+	if err := l.write(s); err != nil {
+		return err
+	}
+	return l.add(repeat("2. reboot, discovery disabled", runs,
+		proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3") + "gfs2_discovery=0\n"}, nil))
+}
+
+// firstAnswersScenario: kubectl-nnf answers at once (stub kubectl), the
+// other two are never loaded.
+func (l *lab) firstAnswersScenario(name, mode string) *scenario {
+	return &scenario{name: name, mode: mode, order: []string{"kubectl-nnf", "pcs-status", "pcs-config"},
+		stubs: map[string]string{"kubectl": kubectlFound}}
+}
+
+func (l *lab) allThreeScenario(name string) *scenario {
+	return &scenario{name: name, order: []string{"kubectl-nnf", "pcs-status", "pcs-config"},
+		stubs: map[string]string{"kubectl": l.emptyKL,
+			"crm_mon":  filepath.Join(pcmkScenario, "crm_mon-1-xml-inactive.xml"),
+			"cibadmin": filepath.Join(pcmkScenario, "cibadmin-Q-configuration.xml")}}
+}
+
+// warm fills the compile cache the way postinst does.
+func (l *lab) warm(s *scenario) error {
+	cmd := exec.Command(l.agent, "plugins", "warm")
+	cmd.Env = fencedEnv(s.cfg)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("plugins warm: %v\n%s", err, b)
+	}
+	return nil
+}
+
+func (l *lab) firstAnswers(runs int) error {
+	s := l.firstAnswersScenario("first", "")
+	if err := l.write(s); err != nil {
+		return err
+	}
+	if err := l.warm(s); err != nil {
+		return err
+	}
+	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")}
+	if err := l.add(repeat("3. reboot, first strategy answers", runs, p, nil)); err != nil {
+		return err
+	}
+	if err := l.expect(s.logDir, "compute-node-3", "kubectl-nnf", []string{"default/fluxjob-102-0", "default/projgfs"}); err != nil {
+		return err
+	}
+	p.env = fencedEnv(s.cfg, "GOGC=100")
+	return l.add(repeat("3. (lever off: host GC on, GOGC=100)", runs, p, nil))
+}
+
+func (l *lab) allThree(runs int) error {
+	s := l.allThreeScenario("all3")
+	if err := l.write(s); err != nil {
+		return err
+	}
+	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-4")}
+	if err := l.add(repeat("4. reboot, all three run (first two empty)", runs, p, nil)); err != nil {
+		return err
+	}
+	if err := l.expect(s.logDir, "compute-node-4", "pcs-config", []string{"gfs2-home", "gfs2-proj"}); err != nil {
+		return err
+	}
+	p.env = fencedEnv(s.cfg, "GOGC=100")
+	return l.add(repeat("4. (lever off: host GC on, GOGC=100)", runs, p, nil))
+}
+
+// coldCache: scenario 4 with a new, empty cache directory every run.
+func (l *lab) coldCache(runs int) error {
+	s := l.allThreeScenario("cold")
+	if err := l.write(s); err != nil {
+		return err
+	}
+	ss := make([]sample, 0, runs)
+	for i := 0; i < runs; i++ {
+		dir := filepath.Join(l.dir, fmt.Sprintf("cold-cache-%d", i))
+		smp, err := runProc(proc{path: l.agent, env: fencedEnv(s.cfg, "FENCE_GFS2_RECORDER_CACHE_DIR="+dir), stdin: fence("compute-node-4")})
+		if err != nil {
+			return err
+		}
+		ss = append(ss, smp)
+		_ = os.RemoveAll(dir)
+	}
+	if err := l.expect(s.logDir, "compute-node-4", "pcs-config", []string{"gfs2-home", "gfs2-proj"}); err != nil {
+		return err
+	}
+	return l.add(summarize("5. as 4, empty compile cache", ss), nil)
+}
+
+// realKubectl: kubectl-nnf with the real kubectl against the loopback fake
+// API server, next to the bare kubectl call it makes.
+func (l *lab) realKubectl(runs int) error {
+	if l.kubectl == "" {
+		l.notes = append(l.notes, "no /usr/bin/kubectl: scenario 6 not run")
+		return nil
+	}
+	srv, err := fakekube.Start(fakekube.Options{})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	home := filepath.Join(l.dir, "kube-home")
+	kc, err := srv.WriteKubeconfig(l.dir)
+	if err != nil {
+		return err
+	}
+	s := &scenario{name: "kubectl", order: []string{"kubectl-nnf"},
+		extra: fmt.Sprintf("  kubectl:\n    path: %s\n    set_env: {KUBECONFIG: %s, HOME: %s}\n", l.kubectl, kc, home)}
+	if err := l.write(s); err != nil {
+		return err
+	}
+	if err := l.warm(s); err != nil {
+		return err
+	}
+	bare := proc{path: l.kubectl, args: []string{"get", "clientmounts.v1alpha7.dataworkflowservices.github.io", "-n", "compute-node-3", "-o", "json"},
+		env: []string{"PATH=/usr/bin:/bin", "KUBECONFIG=" + kc, "HOME=" + home}}
+	if err := l.add(repeat("baseline: bare kubectl get (fake API server)", runs, bare, nil)); err != nil {
+		return err
+	}
+	srv.ResetRequests()
+	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")}
+	if err := l.add(repeat("6. reboot, kubectl-nnf + real kubectl", runs, p, nil)); err != nil {
+		return err
+	}
+	if n := len(srv.ResourceRequests()); n != runs+1 {
+		l.notes = append(l.notes, fmt.Sprintf("scenario 6: %d list/get requests for %d agent runs (want one each)", n, runs+1))
+	}
+	return l.expect(s.logDir, "compute-node-3", "kubectl-nnf", []string{"default/fluxjob-102-0", "default/projgfs"})
+}
+
+// deferred: scenario 3 in deferred mode; the time measured is until the
+// agent exits (what fenced waits for). Before the next run the harness
+// waits, untimed, for the detached process's second record, so runs do
+// not overlap.
+func (l *lab) deferred(runs int) error {
+	s := l.firstAnswersScenario("deferred", "deferred")
+	if err := l.write(s); err != nil {
+		return err
+	}
+	file := filepath.Join(s.logDir, "fence-events-detailed.jsonl")
+	wait := func(i int) error {
+		want := 2 * (i + 2) // the warm-up is i == -1
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			evs, err := readEvents(file)
+			if err == nil && len(evs) >= want {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("deferred: %d records after 30 s, want %d", len(evs), want)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")}
+	if err := l.add(repeat("D. reboot, deferred mode (until the agent exits)", runs, p, wait)); err != nil {
+		return err
+	}
+	evs, err := readEvents(file)
+	if err != nil {
+		return err
+	}
+	byID := map[string][]event{}
+	for _, e := range evs {
+		byID[e.EventID] = append(byID[e.EventID], e)
+	}
+	for id, es := range byID {
+		if len(es) != 2 || es[0].Discovery.State != "pending" || es[1].Discovery.State != "complete" ||
+			!slices.Equal(es[1].GFS2Filesystems, []string{"default/fluxjob-102-0", "default/projgfs"}) {
+			return fmt.Errorf("deferred: event %s has records %+v", id, es)
+		}
+	}
+	return nil
+}
+
+// storm: n agents started at once, each fencing its own target, with
+// kubectl-nnf answering. Every record must be whole and present.
+func (l *lab) storm(n int) error {
+	s := l.firstAnswersScenario("storm", "")
+	if err := l.write(s); err != nil {
+		return err
+	}
+	type res struct {
+		s   sample
+		err error
+	}
+	ch := make(chan res, n)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		go func() {
+			smp, err := runProc(proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence(fmt.Sprintf("compute-node-%d", 1000+i))})
+			ch <- res{smp, err}
+		}()
+	}
+	ss := make([]sample, 0, n)
+	for i := 0; i < n; i++ {
+		r := <-ch
+		if r.err != nil {
+			return fmt.Errorf("storm: %w", r.err)
+		}
+		ss = append(ss, r.s)
+	}
+	total := time.Since(start)
+	// The stub prints compute-node-3's ClientMounts whatever the target, so
+	// kubectl-nnf finds nothing in these targets' namespaces and the whole
+	// chain runs in every agent (pcs-status and pcs-config fail on
+	// /bin/false): the heaviest storm the chain can make.
+	evs, err := readEvents(filepath.Join(s.logDir, "fence-events-detailed.jsonl"))
+	if err != nil {
+		return fmt.Errorf("storm: %w", err)
+	}
+	targets := map[string]bool{}
+	for _, e := range evs {
+		targets[e.TargetNode] = true
+		if !slices.Equal(e.GFS2Filesystems, []string{"none-detected"}) {
+			return fmt.Errorf("storm: unexpected record %+v", e)
+		}
+	}
+	lines, err := readLines(filepath.Join(s.logDir, "fence-events-readable.log"))
+	if err != nil {
+		return err
+	}
+	whole := 0
+	for _, ln := range lines {
+		if strings.HasPrefix(ln, "[") && strings.Count(ln, " ACTION=reboot TARGET=compute-node-") == 1 && strings.HasSuffix(ln, "DETAILS=Fence action reboot initiated by Pacemaker") {
+			whole++
+		}
+	}
+	if len(evs) != n || len(targets) != n || whole != n || len(lines) != n {
+		return fmt.Errorf("storm: %d JSON records, %d distinct targets, %d readable lines (%d whole); want %d of each",
+			len(evs), len(targets), len(lines), whole, n)
+	}
+	st := summarize(fmt.Sprintf("7. storm: %d agents at once (per agent)", n), ss)
+	st.comment = fmt.Sprintf("all %d started at once, last exited after %.0f ms; %d/%d JSON records intact, %d distinct targets, %d/%d readable lines whole",
+		n, msf(total), len(evs), n, len(targets), whole, n)
+	return l.add(st, nil)
+}
+
+// event is the part of a record the harness checks.
+type event struct {
+	EventID         string   `json:"event_id"`
+	TargetNode      string   `json:"target_node"`
+	GFS2Filesystems []string `json:"gfs2_filesystems"`
+	Discovery       struct {
+		State    string `json:"state"`
+		Strategy string `json:"strategy"`
+	} `json:"discovery"`
+}
+
+func readEvents(file string) ([]event, error) {
+	lines, err := readLines(file)
+	if err != nil {
+		return nil, err
+	}
+	evs := make([]event, 0, len(lines))
+	for i, ln := range lines {
+		var e event
+		if err := json.Unmarshal([]byte(ln), &e); err != nil {
+			return nil, fmt.Errorf("%s line %d is not a whole record: %v", file, i+1, err)
+		}
+		evs = append(evs, e)
+	}
+	return evs, nil
+}
+
+func readLines(file string) ([]string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out, sc.Err()
+}
+
+// expect checks every record of a scenario says what the scenario claims:
+// the agent did the work being timed, not a fast failure.
+func (l *lab) expect(logDir, target, strategy string, fs []string) error {
+	evs, err := readEvents(filepath.Join(logDir, "fence-events-detailed.jsonl"))
+	if err != nil {
+		return err
+	}
+	if len(evs) == 0 {
+		return errors.New(logDir + ": no records")
+	}
+	for _, e := range evs {
+		if e.TargetNode != target || e.Discovery.Strategy != strategy || !slices.Equal(e.GFS2Filesystems, fs) {
+			return fmt.Errorf("%s: record %+v, want target %s answered by %s with %v", logDir, e, target, strategy, fs)
+		}
+	}
+	return nil
+}
+
+func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func mib(b int64) float64         { return float64(b) / (1 << 20) }
