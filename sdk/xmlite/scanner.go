@@ -624,6 +624,11 @@ func (s *Scanner) procInst() error {
 	if _, ok := s.name(); !ok {
 		return s.fail(s.pos, "expected target name after <?")
 	}
+	if s.pos < len(s.data) && s.data[s.pos] >= utf8.RuneSelf {
+		// The target name goes on with a non-ASCII character: names are
+		// ASCII here, as for elements and attributes.
+		return s.fail(s.pos, "non-ASCII character in processing instruction target")
+	}
 	for i := s.pos; i+1 < len(s.data); i++ {
 		if s.data[i] == '?' && s.data[i+1] == '>' {
 			s.pos = i + 2

@@ -94,7 +94,11 @@ func runOracle(data []byte) oracle {
 		case xml.CharData:
 			text = append(text, tok...)
 			inText = true
-		case xml.Comment, xml.ProcInst:
+		case xml.ProcInst:
+			if !isASCII(tok.Target) {
+				o.incomparable = true
+			}
+		case xml.Comment:
 		case xml.Directive:
 			if o.wantReject == "" {
 				o.wantReject = "directive"
@@ -404,6 +408,8 @@ func TestErrorsCarryOffsetsAndLines(t *testing.T) {
 		{`<a><![CDATA[x</a>`, "offset 3 (line 1): unterminated CDATA section"},
 		{`<? x?><a/>`, "offset 2 (line 1): expected target name after <?"},
 		{`<?pi <a/>`, "offset 0 (line 1): unterminated processing instruction"},
+		{"<?A\x82?><a/>", "offset 3 (line 1): non-ASCII character in processing instruction target"},
+		{"<?Aé?><a/>", "offset 3 (line 1): non-ASCII character in processing instruction target"},
 		{`<1a/>`, "offset 1 (line 1): expected element name after <, found '1'"},
 		{`<a:b:c/>`, `offset 1 (line 1): invalid name "a:b:c": more than one ':'`},
 		{`<a $="1"/>`, "offset 3 (line 1): expected attribute name in element <a>, found '$'"},
