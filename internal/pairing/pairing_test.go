@@ -274,3 +274,34 @@ func FuzzFind(f *testing.F) {
 		}
 	})
 }
+
+// Parsing is the in-process share of the check; the cibadmin run dominates
+// (BenchmarkCheckRealCibadmin).
+func BenchmarkFind(b *testing.B) {
+	conf, err := os.ReadFile(filepath.Join(fixtureDir, "alone.xml"))
+	require.NoError(b, err)
+	b.SetBytes(int64(len(conf)))
+	for b.Loop() {
+		if _, err := Find(conf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCheckRealCibadmin(b *testing.B) {
+	p, err := exec.LookPath("cibadmin")
+	if err != nil {
+		b.Skip(err)
+	}
+	cfg := config.Defaults()
+	c := cfg.Commands[CommandName]
+	c.Path = p
+	abs, _ := filepath.Abs(filepath.Join(fixtureDir, "paired.cib.xml"))
+	c.SetEnv = map[string]string{"CIB_file": abs}
+	cfg.Commands[CommandName] = c
+	for b.Loop() {
+		if err := Check(context.Background(), &cfg, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
