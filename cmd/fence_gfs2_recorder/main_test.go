@@ -68,17 +68,22 @@ type env struct {
 	t      *testing.T
 	logDir string
 	cfg    string
+	extra  []string // environment added to fenced's
 }
 
-// newEnv writes a config file: log_dir in a temp dir plus extra YAML.
+// newEnv writes a config file: log_dir in a temp dir plus extra YAML. The
+// pairing safety check is off: with the default cibadmin it would read
+// whatever cluster happens to run on this machine (pairingEnv turns it on
+// with a fixture CIB).
 func newEnv(t *testing.T, extra string) *env {
-	e := &env{t: t, logDir: filepath.Join(t.TempDir(), "gfs2-fencing"), cfg: filepath.Join(t.TempDir(), "config.yaml")}
+	e := &env{t: t, logDir: filepath.Join(t.TempDir(), "gfs2-fencing"), cfg: filepath.Join(t.TempDir(), "config.yaml"),
+		extra: []string{"FENCE_GFS2_RECORDER_SAFETY__PAIRING_CHECK=false"}}
 	require.NoError(t, os.WriteFile(e.cfg, []byte("log_dir: "+e.logDir+"\ncache_dir: "+buildCache+"\n"+extra), 0o600))
 	return e
 }
 
 func (e *env) environ() []string {
-	return append(append([]string{}, fencedEnvTo...), "FENCE_GFS2_RECORDER_CONFIG="+e.cfg)
+	return append(append(append([]string{}, fencedEnvTo...), e.extra...), "FENCE_GFS2_RECORDER_CONFIG="+e.cfg)
 }
 
 // run feeds stdin to the agent (argv empty unless args are given).
