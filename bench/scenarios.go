@@ -225,7 +225,11 @@ func (l *lab) allThree(runs int) error {
 		return err
 	}
 	p.env = fencedEnv(s.cfg, "GOGC=100")
-	return l.add(repeat("4. (lever off: host GC on, GOGC=100)", runs, p, nil))
+	if err := l.add(repeat("4. (lever off: host GC on, GOGC=100)", runs, p, nil)); err != nil {
+		return err
+	}
+	p.env = fencedEnv(s.cfg, "FGR_PREFETCH=0")
+	return l.add(repeat("4. (lever off: no prefetch, FGR_PREFETCH=0)", runs, p, nil))
 }
 
 // coldCache: scenario 4 with a new, empty cache directory every run.
@@ -288,7 +292,40 @@ func (l *lab) realKubectl(runs int) error {
 	if n := len(srv.ResourceRequests()); n != runs+1 {
 		l.notes = append(l.notes, fmt.Sprintf("scenario 6: %d list/get requests for %d agent runs (want one each)", n, runs+1))
 	}
-	return l.expect(s.logDir, "compute-node-3", "kubectl-nnf", []string{"default/fluxjob-102-0", "default/projgfs"})
+	if err := l.expect(s.logDir, "compute-node-3", "kubectl-nnf", []string{"default/fluxjob-102-0", "default/projgfs"}); err != nil {
+		return err
+	}
+	// 6b: the real kubectl answers empty (compute-node-6 mounts no gfs2),
+	// then both pcs strategies run on stubs: the case prefetching is for,
+	// since pcs-status loads while kubectl runs.
+	s2 := l.allThreeScenario("kubectl-all3")
+	delete(s2.stubs, "kubectl")
+	// The Pacemaker fixture's idle node is compute-node-4, which mounts gfs2
+	// in the NNF fixture; rename it to compute-node-6, which does not.
+	for _, c := range []string{"crm_mon", "cibadmin"} {
+		b, err := os.ReadFile(s2.stubs[c])
+		if err != nil {
+			return err
+		}
+		renamed := filepath.Join(l.dir, c+"-node6.xml")
+		if err := os.WriteFile(renamed, []byte(strings.ReplaceAll(string(b), "compute-node-4", "compute-node-6")), 0o644); err != nil {
+			return err
+		}
+		s2.stubs[c] = renamed
+	}
+	s2.extra = s.extra
+	if err := l.write(s2); err != nil {
+		return err
+	}
+	p = proc{path: l.agent, env: fencedEnv(s2.cfg), stdin: fence("compute-node-6")}
+	if err := l.add(repeat("6b. real kubectl empty, then pcs-status, pcs-config", runs, p, nil)); err != nil {
+		return err
+	}
+	p.env = fencedEnv(s2.cfg, "FGR_PREFETCH=0")
+	if err := l.add(repeat("6b. (lever off: no prefetch, FGR_PREFETCH=0)", runs, p, nil)); err != nil {
+		return err
+	}
+	return l.expect(s2.logDir, "compute-node-6", "pcs-config", []string{"gfs2-home", "gfs2-proj"})
 }
 
 // deferred: scenario 3 in deferred mode; the time measured is until the

@@ -28,6 +28,9 @@ type callState struct {
 	calls       []discovery.HostCall
 	logs        []discovery.LogLine
 	droppedLogs int
+	// onExec runs once, when the guest first asks for a command: the host
+	// is about to sit idle waiting for it (Source.Prefetch).
+	onExec func()
 }
 
 type callStateKey struct{}
@@ -75,6 +78,10 @@ type execRequest struct {
 // start_failed frame whose error says what was wrong, so the guest can report it.
 func hostExec(ctx context.Context, mod api.Module, stack []uint64) {
 	st := callStateFrom(ctx)
+	if f := st.onExec; f != nil {
+		st.onExec = nil
+		f()
+	}
 	ptr, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
 	start := time.Now()
 	frame, call := runExec(ctx, st, mod, ptr, n)

@@ -3,10 +3,12 @@ package host
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
 )
 
@@ -65,6 +67,69 @@ func TestStrategyIsLoadedOnlyWhenReached(t *testing.T) {
 	assert.Equal(t, []discovery.Outcome{discovery.OutcomeFound, discovery.OutcomeSkipped}, outcomes(rep))
 	src.mu.Lock()
 	defer src.mu.Unlock()
-	assert.Contains(t, src.loaded, "answers")
-	assert.NotContains(t, src.loaded, "broken")
+	assert.Contains(t, src.loads, "answers")
+	assert.NotContains(t, src.loads, "broken")
+}
+
+// With Prefetch, the next strategy loads while the current one waits on its
+// command; with the default (off) it loads only when the chain reaches it.
+func TestPrefetchLoadsTheNextStrategyDuringACommand(t *testing.T) {
+	for _, prefetch := range []bool{false, true} {
+		cfg := testConfig(t)
+		cfg.Commands["true"] = config.Command{Path: "/bin/true", Timeout: time.Second}
+		addStrategy(cfg, "first", guest("tester"), map[string]any{"mode": "exec", "command": "true", "filesystems": []any{"a/fs"}}, "true")
+		addStrategy(cfg, "second", guest("tester"), map[string]any{"filesystems": []any{"b/fs"}})
+		src := NewSource(cfg, nil)
+		src.Prefetch = prefetch
+		st, err := src.Strategy(context.Background(), "first")
+		require.NoError(t, err)
+		src.mu.Lock()
+		_, early := src.loads["second"]
+		src.mu.Unlock()
+		assert.False(t, early, "loading the first strategy does not prefetch")
+		a := st.Discover(context.Background(), discovery.Target{Node: "n", Action: "off"})
+		require.Equal(t, discovery.OutcomeFound, a.Outcome, a.Error)
+		src.mu.Lock()
+		l, started := src.loads["second"]
+		src.mu.Unlock()
+		assert.Equal(t, prefetch, started, "prefetch=%v", prefetch)
+		if started {
+			<-l.done
+			require.NoError(t, l.err)
+			second, err := src.Strategy(context.Background(), "second")
+			require.NoError(t, err)
+			assert.Same(t, l.st, second, "the chain gets the prefetched instance")
+		}
+		require.NoError(t, src.Close(context.Background()))
+	}
+}
+
+// Close while a prefetch is still compiling returns at once; the prefetch
+// releases the runtime when it ends, and the Source refuses new work.
+func TestCloseDuringPrefetchDoesNotWait(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.CacheDir = "" // a full compile: slow enough to still be running at Close
+	addStrategy(cfg, "first", guest("tester"), nil)
+	addStrategy(cfg, "second", guest("tester"), nil)
+	src := NewSource(cfg, nil)
+	src.Prefetch = true
+	src.prefetchAfter("first")
+	src.mu.Lock()
+	l := src.loads["second"]
+	src.mu.Unlock()
+	require.NotNil(t, l)
+	require.NoError(t, src.Close(context.Background()))
+	select {
+	case <-l.done:
+		t.Log("the prefetch finished before Close; the race this test is about did not happen this time")
+	default:
+	}
+	<-l.done
+	assert.Error(t, l.err, "a load that ends after Close hands out nothing")
+	_, err := src.Strategy(context.Background(), "second")
+	assert.ErrorContains(t, err, "host is closed")
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	assert.Zero(t, src.busy)
+	assert.Empty(t, src.eng.runtimes, "the last load closed the engine")
 }

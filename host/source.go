@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -30,9 +31,29 @@ type Source struct {
 	logger *slog.Logger
 	eng    *engine
 
+	// Prefetch makes the first command a strategy runs start loading the
+	// next strategy of discovery.order in the background: the host is idle
+	// while kubectl or crm_mon runs, and a load from the compile cache
+	// costs about as much as the command (docs/PERFORMANCE.md). Set it
+	// before the first Strategy call.
+	Prefetch bool
+
 	mu     sync.Mutex
-	loaded map[string]*strategy
+	loads  map[string]*loading // finished or in flight, by name; failed loads are dropped so they are retried
+	busy   int                 // loads in flight
 	closed bool
+	// lateClose: Close came while loads were in flight; the last of them
+	// closes the engine, so Close never waits for a compile nobody needs.
+	lateClose bool
+	bg        context.Context // prefetch loads; cancelled by Close
+	bgCancel  context.CancelFunc
+}
+
+// loading is one strategy's load, shared by everyone who asks for it.
+type loading struct {
+	done chan struct{}
+	st   *strategy
+	err  error
 }
 
 var _ discovery.Source = (*Source)(nil)
@@ -43,31 +64,92 @@ func NewSource(cfg *config.Config, logger *slog.Logger) *Source {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Source{cfg: cfg, logger: logger, eng: newEngine(cfg.CacheDir, logger), loaded: map[string]*strategy{}}
+	bg, cancel := context.WithCancel(context.Background())
+	return &Source{cfg: cfg, logger: logger, eng: newEngine(cfg.CacheDir, logger),
+		loads: map[string]*loading{}, bg: bg, bgCancel: cancel}
 }
 
 // Strategy implements discovery.Source: it resolves, checks, compiles and
-// instantiates the module the first time name is asked for. Any failure is
-// a load error with a sentence that names the file and the problem.
+// instantiates the module the first time name is asked for (or waits for
+// the prefetch already doing it). Any failure is a load error with a
+// sentence that names the file and the problem.
 func (s *Source) Strategy(ctx context.Context, name string) (discovery.Strategy, error) {
+	l, mine := s.begin(name)
+	if l == nil {
+		return nil, fmt.Errorf("strategy %s: host is closed", name)
+	}
+	if mine {
+		s.run(ctx, name, l)
+	}
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("strategy %s: waiting for its module to load: %w", name, ctx.Err())
+	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	return l.st, nil
+}
+
+// begin returns name's load and whether the caller must run it; nil when
+// the Source is closed.
+func (s *Source) begin(name string) (l *loading, mine bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, fmt.Errorf("strategy %s: host is closed", name)
+		return nil, false
 	}
-	if st, ok := s.loaded[name]; ok {
-		return st, nil
+	if l, ok := s.loads[name]; ok {
+		return l, false
 	}
+	l = &loading{done: make(chan struct{})}
+	s.loads[name] = l
+	s.busy++
+	return l, true
+}
+
+// run loads name into l and publishes the result.
+func (s *Source) run(ctx context.Context, name string, l *loading) {
 	loc, err := Resolve(s.cfg, name)
-	if err != nil {
-		return nil, err
+	var st *strategy
+	if err == nil {
+		st, err = s.load(ctx, loc)
 	}
-	st, err := s.load(ctx, loc)
-	if err != nil {
-		return nil, err
+	if st != nil && s.Prefetch {
+		st.prefetch = func() { s.prefetchAfter(name) }
 	}
-	s.loaded[name] = st
-	return st, nil
+	s.mu.Lock()
+	s.busy--
+	if err != nil && s.loads[name] == l {
+		delete(s.loads, name)
+	}
+	if s.closed && err == nil {
+		st, err = nil, fmt.Errorf("strategy %s: host is closed", name) // the engine close releases its module
+	}
+	closeEngine := s.closed && s.lateClose && s.busy == 0
+	s.mu.Unlock()
+	if closeEngine {
+		if err := s.eng.close(context.Background()); err != nil {
+			s.logger.Debug("closing the wasm runtime after a prefetch", "error", err)
+		}
+	}
+	l.st, l.err = st, err
+	close(l.done)
+}
+
+// prefetchAfter starts loading the strategy that follows name in the
+// configured order, unless it is loaded or loading already.
+func (s *Source) prefetchAfter(name string) {
+	order := s.cfg.Discovery.Order
+	i := slices.Index(order, name)
+	if i < 0 || i+1 >= len(order) {
+		return
+	}
+	next := order[i+1]
+	if l, mine := s.begin(next); l != nil && mine {
+		go s.run(s.bg, next, l)
+	}
 }
 
 // LoadFile loads a module from an explicit path under the settings of
@@ -76,8 +158,6 @@ func (s *Source) LoadFile(ctx context.Context, name, path string) (discovery.Str
 	if err := checkStrategyName(name); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	return s.load(ctx, Location{Name: name, Path: path, Kind: KindFile})
 }
 
@@ -136,11 +216,19 @@ func (e *engine) compile(ctx context.Context, loc Location, memoryLimit int64) (
 	return cm, rt, took, nil
 }
 
-// Close releases every instance, compiled module and runtime.
+// Close releases every instance, compiled module and runtime. A prefetch
+// still loading is cancelled and releases them when it stops, so Close does
+// not wait for a module nobody will call.
 func (s *Source) Close(ctx context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.closed = true
-	s.loaded = map[string]*strategy{}
+	s.loads = map[string]*loading{}
+	s.bgCancel()
+	if s.busy > 0 {
+		s.lateClose = true
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
 	return s.eng.close(ctx)
 }

@@ -41,6 +41,9 @@ type strategy struct {
 	seq    int
 	stdout *cappedWriter
 	stderr *cappedWriter
+	// prefetch, when set, is run at the first command of the first call
+	// (Source.Prefetch).
+	prefetch func()
 }
 
 func (s *strategy) timeout() time.Duration {
@@ -126,7 +129,8 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	budget := ctx
 	callCtx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
-	st := &callState{strategy: s.name, grants: s.grants, logger: s.logger}
+	st := &callState{strategy: s.name, grants: s.grants, logger: s.logger, onExec: s.prefetch}
+	s.prefetch = nil
 	callCtx = withCallState(callCtx, st)
 
 	a := discovery.Attempt{Strategy: s.name, Source: s.source()}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -21,7 +22,12 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/pairing"
 )
 
+// gcMemoryLimit is where the collector starts working when tuneGC has
+// switched it off: the RSS budget for a whole fence run.
+const gcMemoryLimit = 64 << 20
+
 func main() {
+	tuneGC()
 	// pacemaker-fenced SIGKILLs the process group on timeout; SIGTERM and
 	// SIGINT (an operator) end discovery early so the record is still written.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -49,6 +55,19 @@ func main() {
 	os.Exit(code)
 }
 
+// tuneGC turns the collector off and lets the memory limit alone trigger it.
+// A fence run lives tens of milliseconds and most of what it allocates
+// (wazero reading and validating modules from the compile cache) is live
+// until exit, so collecting during load only costs time and makes run times
+// bimodal (docs/PERFORMANCE.md). GOGC or GOMEMLIMIT in the environment win.
+func tuneGC() {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(gcMemoryLimit)
+}
+
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
@@ -57,6 +76,9 @@ func isTerminal(f *os.File) bool {
 // hostSource runs strategies as WebAssembly modules in wazero.
 func hostSource(cfg *config.Config, logger *slog.Logger) (discovery.Source, func(context.Context) error) {
 	src := host.NewSource(cfg, logger)
+	// Load the next strategy while the current one waits on its command.
+	// FGR_PREFETCH=0 switches it off, only to measure it (make bench).
+	src.Prefetch = os.Getenv("FGR_PREFETCH") != "0"
 	return src, src.Close
 }
 
