@@ -21,10 +21,11 @@ func BenchmarkStonithReboot(b *testing.B) {
 	l := setupLab(b)
 	const nodiscTarget = "compute-node-10"
 	must(b, "pcs", "stonith", "create", "recorder-nodisc", "fence_gfs2_recorder",
-		"log_dir="+filepath.Join(l.tmp, "log-nodisc"), "gfs2_discovery=0", "pcmk_host_list="+nodiscTarget)
+		"log_dir="+filepath.Join(l.tmp, "log-nodisc"), "gfs2_discovery=0", "pcmk_host_list="+nodiscTarget, "--disabled")
 	must(b, "pcs", "stonith", "update", "realfence",
 		"pcmk_host_list="+target+" "+plainTarget+" "+pairTarget+" "+cibTarget+" "+nodiscTarget)
 	must(b, "pcs", "stonith", "level", "add", "1", nodiscTarget, "recorder-nodisc", "realfence", "--force")
+	must(b, "pcs", "stonith", "enable", "recorder-nodisc")
 	must(b, "crm_resource", "--wait", "--timeout=60s")
 	if !waitFor(30*time.Second, func() bool { return deviceStarted(b, "recorder-nodisc") }) {
 		b.Fatal("recorder-nodisc not Started")

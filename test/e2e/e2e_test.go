@@ -139,12 +139,15 @@ strategies:
 	must(tb, "pcs", "stonith", "create", "recorder", "fence_gfs2_recorder",
 		"log_dir="+l.logDir, "config_file="+l.config, "verbose=1",
 		"pcmk_host_list="+target+" "+brokenTarget+" "+cibTarget,
-		"op", "monitor", fmt.Sprintf("interval=%ds", int(monitorEvery/time.Second)))
+		"op", "monitor", fmt.Sprintf("interval=%ds", int(monitorEvery/time.Second)), "--disabled")
+	// Disabled until its levels exist: the pairing safety check fails the
+	// monitor of any recorder that is in no level (docs/PACEMAKER.md).
 	must(tb, "pcs", "stonith", "level", "add", "1", target, "recorder", "realfence", "--force")
 	must(tb, "pcs", "stonith", "level", "add", "1", plainTarget, "realfence", "--force")
 	must(tb, "pcs", "stonith", "level", "add", "1", pairTarget, "realfence", "realfence2", "--force")
 	must(tb, "pcs", "stonith", "level", "add", "1", brokenTarget, "recorder", "brokenfence", "--force")
 	must(tb, "pcs", "stonith", "level", "add", "1", cibTarget, "recorder", "realfence", "--force")
+	must(tb, "pcs", "stonith", "enable", "recorder")
 	must(tb, "crm_resource", "--wait", "--timeout=60s")
 	for _, dev := range []string{"recorder", "realfence", "realfence2", "brokenfence"} {
 		if !waitFor(30*time.Second, func() bool { return deviceStarted(tb, dev) }) {
