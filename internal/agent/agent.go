@@ -243,16 +243,27 @@ func (a *Agent) errorf(format string, args ...any) {
 	fmt.Fprintf(a.Stderr, "%s: %s\n", options.AgentName, fmt.Sprintf(format, args...))
 }
 
-func (a *Agent) showConfig(p *options.Parsed) int {
+// strictConfig loads the configuration for the admin subcommands, which,
+// unlike a fence, have no reason to go on with defaults: any bad option or
+// configuration value is reported on stderr and the subcommand fails.
+func (a *Agent) strictConfig(p *options.Parsed) (*config.Loaded, bool) {
 	overrides, optErrs := p.Overrides()
 	if len(optErrs) > 0 {
 		a.errorf("%v", errors.Join(optErrs...))
-		return ExitGenericError
+		return nil, false
 	}
 	l, err := a.LoadConfig(config.LoadOptions{File: p.ConfigFile(), Environ: a.Environ,
 		Overrides: overrides, OverrideLayer: p.Layer})
 	if err != nil {
 		a.errorf("invalid configuration: %v", err)
+		return nil, false
+	}
+	return l, true
+}
+
+func (a *Agent) showConfig(p *options.Parsed) int {
+	l, ok := a.strictConfig(p)
+	if !ok {
 		return ExitGenericError
 	}
 	l.Print(a.Stdout)
@@ -267,15 +278,8 @@ func (a *Agent) plugins(ctx context.Context, p *options.Parsed) int {
 		a.errorf("the plugins subcommand is not available in this build")
 		return ExitGenericError
 	}
-	overrides, optErrs := p.Overrides()
-	if len(optErrs) > 0 {
-		a.errorf("%v", errors.Join(optErrs...))
-		return ExitGenericError
-	}
-	l, err := a.LoadConfig(config.LoadOptions{File: p.ConfigFile(), Environ: a.Environ,
-		Overrides: overrides, OverrideLayer: p.Layer})
-	if err != nil {
-		a.errorf("invalid configuration: %v", err)
+	l, ok := a.strictConfig(p)
+	if !ok {
 		return ExitGenericError
 	}
 	return a.Admin(ctx, &l.Config, p.SubArgs, a.Stdout, a.Stderr)
