@@ -14,6 +14,7 @@ demo: build ## record a demo fence event into a temporary log dir and print it
 	printf 'nodename=compute-node-3\naction=reboot\nport=compute-node-3\nlog_dir=%s/log\n' "$$d" | \
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$$d" KUBECONFIG="$$d/no-kubeconfig" \
 		FENCE_GFS2_RECORDER_CONFIG="$$d/config.yaml" FENCE_GFS2_RECORDER_CACHE_DIR="$$d/cache" \
+		FENCE_GFS2_RECORDER_STRATEGIES__KUBECTL_NNF__CONFIG__CACHE_DIR="$$d/cache/kube" \
 		$(AGENT) 2>"$$d/stderr.txt"; \
 	rc=$$?; \
 	echo "== exit code: $$rc (pacemaker-fenced treats 0 as success)"; \
