@@ -3,10 +3,9 @@ package jsonlite
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/guestcheck"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tetratelabs/wazero"
@@ -17,12 +16,7 @@ import (
 // `make plugins` builds strategies, and returns its path.
 func buildGuest(t testing.TB, name string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), name+".wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, "./testdata/guest/"+name)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	msg, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", msg)
-	return out
+	return guestcheck.Build(t, "./testdata/guest/"+name)
 }
 
 // TestGuestSize reports what linking jsonlite adds to a reactor (the guest
@@ -32,12 +26,7 @@ func TestGuestSize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two wasm guests")
 	}
-	size := func(name string) int64 {
-		fi, err := os.Stat(buildGuest(t, name))
-		require.NoError(t, err)
-		return fi.Size()
-	}
-	bare, withCodec := size("bare"), size("jsonlite")
+	bare, withCodec := guestcheck.AddedBytes(t, "./testdata/guest/jsonlite")
 	added := withCodec - bare
 	t.Logf("bare reactor %d B, with jsonlite (whole API) %d B: +%d B (+%.1f%%)", bare, withCodec, added, 100*float64(added)/float64(bare))
 	assert.Less(t, added, int64(180<<10), "jsonlite grew: every MB of guest costs ~10 ms per fence")
