@@ -240,6 +240,24 @@ func (r *Reader) next(closing byte) (more bool, err error) {
 	return false, r.syntax(r.pos, "expected ',' or '"+string(rune(closing))+"', found "+quoteByte(r.data[r.pos]))
 }
 
+// open starts reading a container of kind k: it checks the kind, enters one
+// nesting level, and reports an empty container (already closed again) so
+// the caller has no member loop to run.
+func (r *Reader) open(k Kind, closing byte) (empty bool, err error) {
+	if err := r.expect(k); err != nil {
+		return false, err
+	}
+	if err := r.enter(); err != nil {
+		return false, err
+	}
+	if r.pos < len(r.data) && r.data[r.pos] == closing {
+		r.pos++
+		r.depth--
+		return true, nil
+	}
+	return false, nil
+}
+
 // Object reads an object, calling fn with each member's key while the Reader
 // is positioned on the member's value. fn reads the value with any method of
 // the Reader; if fn consumes nothing, Object skips (and validates) the value,
@@ -247,16 +265,8 @@ func (r *Reader) next(closing byte) (more bool, err error) {
 // stops the walk, sticks, and is returned as is. Duplicate keys are passed
 // to fn as often as they occur.
 func (r *Reader) Object(fn func(key string) error) error {
-	if err := r.expect(Object); err != nil {
+	if empty, err := r.open(Object, '}'); empty || err != nil {
 		return err
-	}
-	if err := r.enter(); err != nil {
-		return err
-	}
-	if r.pos < len(r.data) && r.data[r.pos] == '}' {
-		r.pos++
-		r.depth--
-		return nil
 	}
 	for {
 		r.skipSpace()
@@ -289,16 +299,8 @@ func (r *Reader) Object(fn func(key string) error) error {
 // Reader is positioned on the element. As with Object, an element fn does
 // not consume is skipped, and an error from fn stops the walk and sticks.
 func (r *Reader) Array(fn func(i int) error) error {
-	if err := r.expect(Array); err != nil {
+	if empty, err := r.open(Array, ']'); empty || err != nil {
 		return err
-	}
-	if err := r.enter(); err != nil {
-		return err
-	}
-	if r.pos < len(r.data) && r.data[r.pos] == ']' {
-		r.pos++
-		r.depth--
-		return nil
 	}
 	for i := 0; ; i++ {
 		if err := r.member(func() error { return fn(i) }); err != nil {
