@@ -26,10 +26,7 @@ func TestGuestSize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two wasm guests")
 	}
-	bare, withCodec := guestcheck.AddedBytes(t, "./testdata/guest/jsonlite")
-	added := withCodec - bare
-	t.Logf("bare reactor %d B, with jsonlite (whole API) %d B: +%d B (+%.1f%%)", bare, withCodec, added, 100*float64(added)/float64(bare))
-	assert.Less(t, added, int64(180<<10), "jsonlite grew: every MB of guest costs ~10 ms per fence")
+	guestcheck.SizeUnder(t, "./testdata/guest/jsonlite", "jsonlite (whole API)", 180<<10)
 }
 
 // callGuest copies input into a fresh instance of the guest, calls export

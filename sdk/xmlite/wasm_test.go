@@ -27,10 +27,7 @@ func TestGuestSize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two wasm guests")
 	}
-	bare, withCodec := guestcheck.AddedBytes(t, "./testdata/guest/xmlite")
-	added := withCodec - bare
-	t.Logf("bare reactor %d B, with xmlite %d B: +%d B (+%.1f%%)", bare, withCodec, added, 100*float64(added)/float64(bare))
-	assert.Less(t, added, int64(100<<10), "xmlite grew: every MB of guest costs ~10 ms per fence")
+	guestcheck.SizeUnder(t, "./testdata/guest/xmlite", "xmlite", 100<<10)
 }
 
 // dump is the guest's output format (testdata/guest/xmlite); keep them equal.

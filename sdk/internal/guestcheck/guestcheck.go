@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -45,6 +46,16 @@ func AddedBytes(t testing.TB, dir string) (bare, with int64) {
 		return fi.Size()
 	}
 	return size(BareDir()), size(dir)
+}
+
+// SizeUnder builds the guest in dir, logs what it adds over the bare reactor
+// and fails t when that is max bytes or more.
+func SizeUnder(t testing.TB, dir, what string, max int64) {
+	t.Helper()
+	bare, with := AddedBytes(t, dir)
+	added := with - bare
+	t.Logf("bare reactor %d B, with %s %d B: +%d B (+%.1f%%)", bare, what, with, added, 100*float64(added)/float64(bare))
+	assert.Less(t, added, max, "%s grew: every MB of guest costs ~10 ms per fence", what)
 }
 
 // NoDeps fails t if any of forbidden is a dependency of the package in the
