@@ -27,6 +27,10 @@ import "errors"
 
 // Request is what the host asks a strategy for one fence event.
 type Request struct {
+	// Strategy is the name the configuration runs this strategy under
+	// (discovery.order, strategies.<name>). A module serving several
+	// strategies is called with each of their names.
+	Strategy string
 	// Node is the target node as Pacemaker named it. The host has already
 	// checked that it is a plausible node name (see docs/ABI.md), so it is
 	// safe to pass as a command argument.
@@ -134,22 +138,79 @@ var ErrDenied = errors.New("command not allowed for this strategy")
 // it starts do not run between calls.
 type DiscoverFunc func(ctx Context, req Request) (Result, error)
 
-var registered struct {
+type registration struct {
 	name string
 	fn   DiscoverFunc
 }
 
-// Register installs the strategy. Call it exactly once, from init.
+// registry holds what Register installed, in order. A module may serve
+// several strategies: every module costs each fence a load (about 10 ms per
+// MB of wasm, and a Go guest is at least 1.8 MB), so the agent's three
+// built-in strategies are one module and a chain that reaches all three
+// pays one load, not three.
+var registry []registration
+
+// Register installs fn as the strategy name. Call it from init, once per
+// name; a module may register several strategies, and the host then calls
+// the one named by the configuration (Request.Strategy). A module that
+// registers exactly one strategy answers under whatever name the
+// configuration loads it as (strategies.<name>.file).
 func Register(name string, fn DiscoverFunc) {
-	if registered.fn != nil {
-		panic("plugin: Register called twice")
+	if fn == nil {
+		panic("plugin: Register(" + name + ") with a nil function")
 	}
-	registered.name, registered.fn = name, fn
+	for _, r := range registry {
+		if r.name == name {
+			panic("plugin: strategy " + name + " registered twice")
+		}
+	}
+	registry = append(registry, registration{name, fn})
 }
 
-// Registered returns what Register installed (nil if nothing): the wasm glue
-// calls it, and tests may use it to reach a plugin's registered function.
-func Registered() (string, DiscoverFunc) { return registered.name, registered.fn }
+// Registered returns the first strategy Register installed (nil if none):
+// the only one, in a single-strategy module. Tests may use it to reach a
+// plugin's registered function.
+func Registered() (string, DiscoverFunc) {
+	if len(registry) == 0 {
+		return "", nil
+	}
+	return registry[0].name, registry[0].fn
+}
+
+// Strategies lists the registered strategy names in registration order
+// (what fgr_info reports).
+func Strategies() []string {
+	names := make([]string, len(registry))
+	for i, r := range registry {
+		names[i] = r.name
+	}
+	return names
+}
+
+// lookup returns the function that serves the strategy called name.
+func lookup(name string) (DiscoverFunc, error) {
+	switch len(registry) {
+	case 0:
+		return nil, errors.New("plugin: no strategy registered (call plugin.Register from init)")
+	case 1:
+		return registry[0].fn, nil
+	}
+	for _, r := range registry {
+		if r.name == name {
+			return r.fn, nil
+		}
+	}
+	msg := "plugin: this module serves "
+	for i, r := range registry {
+		if i > 0 {
+			msg += ", "
+		}
+		msg += r.name
+	}
+	return nil, errors.New(msg + "; not " + quote(name))
+}
+
+func quote(s string) string { return "\"" + s + "\"" }
 
 func firstLine(b []byte, max int) string {
 	for i, c := range b {

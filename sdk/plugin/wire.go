@@ -20,11 +20,11 @@ const SDKVersion = "go-sdk/1.0"
 // returns the response document. Every failure becomes a response with a
 // non-empty "error": the host must always get a well-formed answer.
 func serve(raw []byte, ctx Context) []byte {
-	_, fn := Registered()
-	if fn == nil {
-		return encodeResponse(Result{}, errors.New("plugin: no strategy registered (call plugin.Register from init)"))
-	}
 	req, err := decodeRequest(raw)
+	if err != nil {
+		return encodeResponse(Result{}, err)
+	}
+	fn, err := lookup(req.Strategy)
 	if err != nil {
 		return encodeResponse(Result{}, err)
 	}
@@ -43,6 +43,8 @@ func decodeRequest(raw []byte) (Request, error) {
 		switch key {
 		case "abi":
 			abi, err = r.Int()
+		case "strategy":
+			req.Strategy, err = r.String()
 		case "node":
 			req.Node, err = r.String()
 		case "action":
@@ -204,13 +206,20 @@ func (e *execError) Unwrap() error {
 	return nil
 }
 
-// encodeInfo writes {"name":..,"sdk":..} for fgr_info.
+// encodeInfo writes {"name":..,"strategies":[..],"sdk":..,"abi":..} for
+// fgr_info: name is the first strategy registered, strategies all of them.
 func encodeInfo() []byte {
 	name, _ := Registered()
 	w := jsonlite.NewWriter(nil)
 	w.ObjectStart()
 	w.Key("name")
 	w.String(name)
+	w.Key("strategies")
+	w.ArrayStart()
+	for _, s := range Strategies() {
+		w.String(s)
+	}
+	w.ArrayEnd()
 	w.Key("sdk")
 	w.String(SDKVersion)
 	w.Key("abi")

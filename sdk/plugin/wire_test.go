@@ -144,28 +144,67 @@ func (f *fakeContext) Exec(name string, args ...string) (*ExecResult, error) {
 }
 func (f *fakeContext) Logger() *Logger { return NewLogger(nil) }
 
-func TestServe(t *testing.T) {
-	saved := registered
-	defer func() { registered = saved }()
+// withRegistry runs the test with only regs registered.
+func withRegistry(t *testing.T, regs ...registration) {
+	saved := registry
+	t.Cleanup(func() { registry = saved })
+	registry = nil
+	for _, r := range regs {
+		Register(r.name, r.fn)
+	}
+}
 
-	registered.name, registered.fn = "", nil
+func TestServe(t *testing.T) {
+	withRegistry(t)
 	assert.Contains(t, string(serve([]byte(`{"abi":1}`), &fakeContext{})), "no strategy registered")
 
-	registered.name = "t"
-	registered.fn = func(ctx Context, req Request) (Result, error) {
+	withRegistry(t, registration{"t", func(ctx Context, req Request) (Result, error) {
 		res, err := ctx.Exec("kubectl", "get", "-n", req.Node)
 		if err != nil {
 			return Result{}, err
 		}
 		return Result{Filesystems: []string{req.Node + "/" + string(res.Stdout)}}, nil
-	}
+	}})
 	ctx := &fakeContext{}
 	out := serve([]byte(`{"abi":1,"node":"c3","action":"off","config":{}}`), ctx)
 	assert.JSONEq(t, `{"filesystems":["c3/ok"]}`, string(out))
 	assert.Equal(t, []string{"kubectl get -n c3"}, ctx.execs)
 
+	// One strategy answers under whatever name the host loads it as.
+	out = serve([]byte(`{"abi":1,"strategy":"renamed","node":"c4","config":{}}`), ctx)
+	assert.JSONEq(t, `{"filesystems":["c4/ok"]}`, string(out))
+
 	out = serve([]byte(`{"abi":9}`), ctx)
 	assert.Contains(t, string(out), `"error":"plugin: host sent ABI version 9`)
+}
+
+// A module serving several strategies runs the one the request names and
+// refuses a name it does not serve, naming those it does.
+func TestServeDispatchesByStrategy(t *testing.T) {
+	answer := func(fs string) DiscoverFunc {
+		return func(ctx Context, req Request) (Result, error) {
+			return Result{Filesystems: []string{fs + ":" + req.Strategy}}, nil
+		}
+	}
+	withRegistry(t, registration{"a", answer("A")}, registration{"b", answer("B")})
+	assert.Equal(t, []string{"a", "b"}, Strategies())
+
+	out := serve([]byte(`{"abi":1,"strategy":"b","node":"n"}`), &fakeContext{})
+	assert.JSONEq(t, `{"filesystems":["B:b"]}`, string(out))
+	out = serve([]byte(`{"abi":1,"strategy":"a","node":"n"}`), &fakeContext{})
+	assert.JSONEq(t, `{"filesystems":["A:a"]}`, string(out))
+	out = serve([]byte(`{"abi":1,"strategy":"c","node":"n"}`), &fakeContext{})
+	assert.JSONEq(t, `{"filesystems":[],"error":"plugin: this module serves a, b; not \"c\""}`, string(out))
+	out = serve([]byte(`{"abi":1,"node":"n"}`), &fakeContext{})
+	assert.Contains(t, string(out), `not \"\"`, "a request without a strategy cannot be dispatched")
+}
+
+func TestRegisterRefusesDuplicatesAndNil(t *testing.T) {
+	fn := func(Context, Request) (Result, error) { return Result{}, nil }
+	withRegistry(t, registration{"a", fn})
+	assert.PanicsWithValue(t, "plugin: strategy a registered twice", func() { Register("a", fn) })
+	assert.PanicsWithValue(t, "plugin: Register(b) with a nil function", func() { Register("b", nil) })
+	assert.Equal(t, []string{"a"}, Strategies())
 }
 
 func TestNativeStubsReportNoHost(t *testing.T) {
@@ -175,12 +214,15 @@ func TestNativeStubsReportNoHost(t *testing.T) {
 }
 
 func TestInfo(t *testing.T) {
-	saved := registered
-	defer func() { registered = saved }()
-	registered.name = "kubectl-nnf"
+	fn := func(Context, Request) (Result, error) { return Result{}, nil }
+	withRegistry(t, registration{"kubectl-nnf", fn})
 	var info map[string]any
 	require.NoError(t, json.Unmarshal(encodeInfo(), &info))
-	assert.Equal(t, map[string]any{"name": "kubectl-nnf", "sdk": SDKVersion, "abi": 1.0}, info)
+	assert.Equal(t, map[string]any{"name": "kubectl-nnf", "strategies": []any{"kubectl-nnf"}, "sdk": SDKVersion, "abi": 1.0}, info)
+
+	withRegistry(t, registration{"kubectl-nnf", fn}, registration{"pcs-status", fn})
+	require.NoError(t, json.Unmarshal(encodeInfo(), &info))
+	assert.Equal(t, []any{"kubectl-nnf", "pcs-status"}, info["strategies"])
 }
 
 // FuzzDecodeFrame: any bytes give a result or an error, never a panic, and
