@@ -7,8 +7,9 @@ MODULE   := github.com/NearNodeFlash/fence-gfs2-recorder
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
 LDFLAGS  := -s -w -X $(MODULE)/internal/version.Version=$(VERSION)
 AGENT    := $(BIN)/fence_gfs2_recorder
-# Built-in strategies: WASI reactors built by the standard toolchain, never committed.
-PLUGINS  := kubectl-nnf pcs-status pcs-config
+# Built-in strategies: one WASI reactor (plugins/builtin serves all three),
+# built by the standard toolchain, never committed.
+PLUGINS  := builtin
 WASM     := $(PLUGINS:%=$(BIN)/plugins/%.wasm)
 
 .PHONY: all build agent plugins test check clean help FORCE

@@ -4,7 +4,10 @@
 // name it.
 package config
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Built-in strategy names, in their default order.
 const (
@@ -12,6 +15,14 @@ const (
 	StrategyPcsStatus  = "pcs-status"
 	StrategyPcsConfig  = "pcs-config"
 )
+
+// BuiltinStrategies are the strategies the agent ships, in their default
+// order. One module serves them all (<builtin_dir>/builtin.wasm, built from
+// plugins/builtin), so a fence loads one module however far the chain goes.
+var BuiltinStrategies = []string{StrategyKubectlNNF, StrategyPcsStatus, StrategyPcsConfig}
+
+// IsBuiltin says whether name is one of BuiltinStrategies.
+func IsBuiltin(name string) bool { return slices.Contains(BuiltinStrategies, name) }
 
 // Discovery modes.
 const (
@@ -110,7 +121,7 @@ func Defaults() Config {
 		CacheDir:  DefaultCacheDir,
 		Discovery: Discovery{
 			Enabled: true,
-			Order:   []string{StrategyKubectlNNF, StrategyPcsStatus, StrategyPcsConfig},
+			Order:   slices.Clone(BuiltinStrategies),
 			Budget:  DefaultBudget,
 			Mode:    ModeInline,
 		},

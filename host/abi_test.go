@@ -60,20 +60,31 @@ func TestResolveOrder(t *testing.T) {
 	cfg := testConfig(t)
 	require.NoError(t, os.MkdirAll(cfg.BuiltinDir, 0o755))
 	require.NoError(t, os.MkdirAll(cfg.PluginDir, 0o755))
-	builtin := filepath.Join(cfg.BuiltinDir, "kubectl-nnf.wasm")
+	builtin := filepath.Join(cfg.BuiltinDir, BuiltinModule)
 	dropIn := filepath.Join(cfg.PluginDir, "kubectl-nnf.wasm")
 	site := filepath.Join(cfg.PluginDir, "site-inventory.wasm")
-	for _, p := range []string{builtin, dropIn, site} {
+	// Only built-in strategies resolve to the built-in module.
+	strayBuiltin := filepath.Join(cfg.BuiltinDir, "site-inventory.wasm")
+	for _, p := range []string{builtin, dropIn, site, strayBuiltin} {
 		copyFile(t, guest("tester"), p, 0o644)
 	}
 
 	loc, err := Resolve(cfg, "kubectl-nnf")
 	require.NoError(t, err)
 	assert.Equal(t, Location{Name: "kubectl-nnf", Path: builtin, Kind: KindBuiltin}, loc, "built-in wins over a drop-in")
+	loc, err = Resolve(cfg, "pcs-config")
+	require.NoError(t, err)
+	assert.Equal(t, Location{Name: "pcs-config", Path: builtin, Kind: KindBuiltin}, loc, "one module serves every built-in")
 
 	loc, err = Resolve(cfg, "site-inventory")
 	require.NoError(t, err)
-	assert.Equal(t, KindPluginDir, loc.Kind)
+	assert.Equal(t, Location{Name: "site-inventory", Path: site, Kind: KindPluginDir}, loc)
+
+	// Without the built-in module a built-in name falls back to a drop-in.
+	require.NoError(t, os.Remove(builtin))
+	loc, err = Resolve(cfg, "kubectl-nnf")
+	require.NoError(t, err)
+	assert.Equal(t, Location{Name: "kubectl-nnf", Path: dropIn, Kind: KindPluginDir}, loc)
 
 	addStrategy(cfg, "kubectl-nnf", "/opt/site/kubectl-nnf.wasm", nil)
 	loc, err = Resolve(cfg, "kubectl-nnf")
@@ -103,7 +114,7 @@ func TestBuiltinDirDefaultsNextToTheExecutable(t *testing.T) {
 func TestBuiltinSourceIsNamedBuiltin(t *testing.T) {
 	cfg := testConfig(t)
 	require.NoError(t, os.MkdirAll(cfg.BuiltinDir, 0o755))
-	copyFile(t, guest("tester"), filepath.Join(cfg.BuiltinDir, "pcs-status.wasm"), 0o644)
+	copyFile(t, guest("tester"), filepath.Join(cfg.BuiltinDir, BuiltinModule), 0o644)
 	cfg.Discovery.Order = []string{"pcs-status"}
 	cfg.Strategies["pcs-status"] = cfg.Strategies["x"] // zero settings: defaults apply
 	delete(cfg.Strategies, "pcs-status")

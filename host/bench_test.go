@@ -67,12 +67,12 @@ func BenchmarkPhases(b *testing.B) {
 			s := loadBench(b, src, "s")
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				s.mu.Lock()
-				s.closeInstance(ctx)
-				if err := s.instantiate(withCallState(ctx, &callState{logger: discardLogger()})); err != nil {
+				s.mod.mu.Lock()
+				s.mod.closeInstance(ctx)
+				if err := s.mod.instantiate(withCallState(ctx, &callState{logger: discardLogger()})); err != nil {
 					b.Fatal(err)
 				}
-				s.mu.Unlock()
+				s.mod.mu.Unlock()
 			}
 		})
 	}

@@ -2,14 +2,12 @@ package host
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/host/execcap"
 )
 
 // ModuleStatus is what the admin commands report about one strategy module.
@@ -19,94 +17,73 @@ type ModuleStatus struct {
 	Kind        string        `json:"kind,omitempty"` // file, builtin or plugin-dir
 	ABI         int           `json:"abi,omitempty"`  // what fgr_abi_version answered
 	GuestName   string        `json:"guest_name,omitempty"`
+	Strategies  []string      `json:"strategies,omitempty"` // what the module serves (fgr_info)
 	SDK         string        `json:"sdk,omitempty"`
-	CompileTime time.Duration `json:"compile_time"` // a cache hit is mostly validation
-	Err         error         `json:"-"`            // nil: verified
+	CompileTime time.Duration `json:"compile_time"`     // of the module; a cache hit is mostly validation
+	Shared      bool          `json:"shared,omitempty"` // loaded already for an earlier strategy of this report
+	Err         error         `json:"-"`                // nil: verified
 }
 
 // Verified says whether the module passed every load-time check.
 func (m ModuleStatus) Verified() bool { return m.Err == nil }
 
 // Inspect resolves, checks, compiles and instantiates every strategy in the
-// configured order, exactly as the fence path would, and reports each. It
-// uses (and so warms) the compile cache. Strategies are not run.
+// configured order, exactly as the fence path would (strategies served by
+// one module load it once), and reports each. It uses (and so warms) the
+// compile cache. Strategies are not run.
 func Inspect(ctx context.Context, cfg *config.Config, logger *slog.Logger) []ModuleStatus {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	eng := newEngine(cfg.CacheDir, logger)
-	defer eng.close(context.WithoutCancel(ctx))
+	src := NewSource(cfg, logger)
+	defer src.Close(context.WithoutCancel(ctx))
 	out := make([]ModuleStatus, 0, len(cfg.Discovery.Order))
+	seen := map[*module]bool{}
 	for _, name := range cfg.Discovery.Order {
 		loc, err := Resolve(cfg, name)
 		if err != nil {
 			out = append(out, ModuleStatus{Name: name, Err: err})
 			continue
 		}
-		out = append(out, inspectOne(ctx, cfg, eng, loc))
+		out = append(out, src.inspect(ctx, loc, seen))
 	}
 	return out
 }
 
 // InspectFile checks one module file as strategy name would load it.
 func InspectFile(ctx context.Context, cfg *config.Config, name, path string) ModuleStatus {
-	eng := newEngine(cfg.CacheDir, slog.New(slog.DiscardHandler))
-	defer eng.close(context.WithoutCancel(ctx))
-	return inspectOne(ctx, cfg, eng, Location{Name: name, Path: path, Kind: KindFile})
+	src := NewSource(cfg, nil)
+	defer src.Close(context.WithoutCancel(ctx))
+	return src.inspect(ctx, Location{Name: name, Path: path, Kind: KindFile}, map[*module]bool{})
 }
 
-func inspectOne(ctx context.Context, cfg *config.Config, eng *engine, loc Location) ModuleStatus {
+// inspect loads loc's strategy and asks its module what it is. seen marks
+// modules already reported, so a shared one is reported as such.
+func (s *Source) inspect(ctx context.Context, loc Location, seen map[*module]bool) ModuleStatus {
 	ms := ModuleStatus{Name: loc.Name, Path: loc.Path, Kind: loc.Kind}
-	settings := cfg.Strategies[loc.Name]
-	cm, rt, took, err := eng.compile(ctx, loc, settings.MemoryLimit)
-	ms.CompileTime = took
+	st, err := s.strategyAt(ctx, loc)
 	if err != nil {
+		var aerr *abiError
+		if errors.As(err, &aerr) {
+			ms.ABI = int(aerr.got)
+		}
 		ms.Err = err
 		return ms
 	}
-	st := &strategy{name: loc.Name, loc: loc, settings: settings, grants: execcap.NewGrants(cfg, loc.Name),
-		logger: slog.New(slog.DiscardHandler), rt: rt, compiled: cm,
-		stdout: &cappedWriter{max: maxGuestOutput}, stderr: &cappedWriter{max: maxGuestOutput}}
+	m := st.mod
+	ms.ABI, ms.CompileTime, ms.Shared = ABIVersion, m.compileTime, seen[m]
+	seen[m] = true
 	ictx, cancel := context.WithTimeout(ctx, st.timeout())
 	defer cancel()
-	ictx = withCallState(ictx, &callState{strategy: loc.Name, logger: st.logger})
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	err = st.instantiate(ictx)
-	var aerr *abiError
-	switch {
-	case errors.As(err, &aerr):
-		ms.ABI = int(aerr.got)
+	ictx = withCallState(ictx, &callState{strategy: loc.Name, logger: s.logger})
+	m.mu.Lock()
+	info, err := m.describe(ictx)
+	m.mu.Unlock()
+	if err == nil {
+		err = info.serves(loc.Name)
+	}
+	if err != nil {
 		ms.Err = fmt.Errorf("%s: %w", loc.Path, err)
 		return ms
-	case err != nil:
-		_, why := st.classify(ctx, ictx, err)
-		ms.Err = fmt.Errorf("%s: %s", loc.Path, why)
-		return ms
 	}
-	defer st.closeInstance(ctx)
-	ms.ABI = ABIVersion
-	if fn := st.inst.ExportedFunction(exportInfo); fn != nil {
-		res, err := fn.Call(ictx)
-		if err != nil {
-			ms.Err = fmt.Errorf("%s: fgr_info failed: %v", loc.Path, err)
-			return ms
-		}
-		raw, err := readPacked(st.inst, res[0], maxInfoBytes, exportInfo)
-		if err != nil {
-			ms.Err = fmt.Errorf("%s: %w", loc.Path, err)
-			return ms
-		}
-		var info struct {
-			Name string `json:"name"`
-			SDK  string `json:"sdk"`
-		}
-		if err := json.Unmarshal(raw, &info); err != nil {
-			ms.Err = fmt.Errorf("%s: fgr_info answered invalid JSON: %v", loc.Path, err)
-			return ms
-		}
-		ms.GuestName, ms.SDK = info.Name, info.SDK
-	}
+	ms.GuestName, ms.Strategies, ms.SDK = info.Name, info.Strategies, info.SDK
 	return ms
 }
 

@@ -47,7 +47,7 @@ func setup(m *testing.M) (int, error) {
 	if err := os.Mkdir(guestDir, 0o755); err != nil {
 		return 0, err
 	}
-	for _, g := range []string{"tester", "empty", "bare"} {
+	for _, g := range []string{"tester", "empty", "bare", "multi"} {
 		if err := buildGoGuest("./testdata/guests/"+g, filepath.Join(guestDir, g+".wasm")); err != nil {
 			return 0, err
 		}
@@ -175,4 +175,26 @@ func outcomes(rep discovery.Report) []discovery.Outcome {
 		out[i] = a.Outcome
 	}
 	return out
+}
+
+// copyOf copies a built guest to a file of its own, so that a strategy
+// loading it does not share the original's module.
+func copyOf(t *testing.T, file string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), filepath.Base(file))
+	copyFile(t, file, p, 0o644)
+	return p
+}
+
+// loadOf returns the module load of strategy name, if one was started.
+func (s *Source) loadOf(t *testing.T, name string) (*loading, bool) {
+	t.Helper()
+	loc, err := Resolve(s.cfg, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.loads[moduleKey{loc.Path, pagesFor(s.settings(name).MemoryLimit)}]
+	return l, ok
 }

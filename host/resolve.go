@@ -28,11 +28,15 @@ type Location struct {
 	Kind string
 }
 
+// BuiltinModule is the file in the built-in directory that serves every
+// built-in strategy (config.BuiltinStrategies), built from plugins/builtin.
+const BuiltinModule = "builtin.wasm"
+
 // Resolve finds the module of strategy name, in this order:
 //  1. strategies.<name>.file, when set (it must exist);
-//  2. the built-in directory: builtin_dir, or when empty
-//     <dir of the executable>/../lib/fence_gfs2_recorder/plugins if that
-//     exists, else <dir of the executable>/plugins;
+//  2. for a built-in strategy, BuiltinModule in the built-in directory:
+//     builtin_dir, or when empty <dir of the executable>/../lib/fence_gfs2_recorder/plugins
+//     if that exists, else <dir of the executable>/plugins;
 //  3. <plugin_dir>/<name>.wasm (site drop-ins).
 //
 // Built-ins win over drop-ins so a stray file in plugin_dir cannot replace a
@@ -45,8 +49,8 @@ func Resolve(cfg *config.Config, name string) (Location, error) {
 		return Location{Name: name, Path: st.File, Kind: KindFile}, nil
 	}
 	var searched []string
-	if dir := BuiltinDir(cfg); dir != "" {
-		p := filepath.Join(dir, name+".wasm")
+	if dir := BuiltinDir(cfg); dir != "" && config.IsBuiltin(name) {
+		p := filepath.Join(dir, BuiltinModule)
 		if _, err := os.Stat(p); err == nil {
 			return Location{Name: name, Path: p, Kind: KindBuiltin}, nil
 		}

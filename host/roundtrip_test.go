@@ -65,10 +65,10 @@ func TestStrategyIsLoadedOnlyWhenReached(t *testing.T) {
 	rep := discovery.Run(context.Background(), src, cfg.Discovery.Order, discovery.Target{Node: "n", Action: "off"}, true, 0)
 
 	assert.Equal(t, []discovery.Outcome{discovery.OutcomeFound, discovery.OutcomeSkipped}, outcomes(rep))
-	src.mu.Lock()
-	defer src.mu.Unlock()
-	assert.Contains(t, src.loads, "answers")
-	assert.NotContains(t, src.loads, "broken")
+	_, loaded := src.loadOf(t, "answers")
+	assert.True(t, loaded)
+	_, loaded = src.loadOf(t, "broken")
+	assert.False(t, loaded)
 }
 
 // With Prefetch, the next strategy loads while the current one waits on its
@@ -78,27 +78,24 @@ func TestPrefetchLoadsTheNextStrategyDuringACommand(t *testing.T) {
 		cfg := testConfig(t)
 		cfg.Commands["true"] = config.Command{Path: "/bin/true", Timeout: time.Second}
 		addStrategy(cfg, "first", guest("tester"), map[string]any{"mode": "exec", "command": "true", "filesystems": []any{"a/fs"}}, "true")
-		addStrategy(cfg, "second", guest("tester"), map[string]any{"filesystems": []any{"b/fs"}})
+		// Another file: strategies served by one module share its load.
+		addStrategy(cfg, "second", copyOf(t, guest("tester")), map[string]any{"filesystems": []any{"b/fs"}})
 		src := NewSource(cfg, nil)
 		src.Prefetch = prefetch
 		st, err := src.Strategy(context.Background(), "first")
 		require.NoError(t, err)
-		src.mu.Lock()
-		_, early := src.loads["second"]
-		src.mu.Unlock()
+		_, early := src.loadOf(t, "second")
 		assert.False(t, early, "loading the first strategy does not prefetch")
 		a := st.Discover(context.Background(), discovery.Target{Node: "n", Action: "off"})
 		require.Equal(t, discovery.OutcomeFound, a.Outcome, a.Error)
-		src.mu.Lock()
-		l, started := src.loads["second"]
-		src.mu.Unlock()
+		l, started := src.loadOf(t, "second")
 		assert.Equal(t, prefetch, started, "prefetch=%v", prefetch)
 		if started {
 			<-l.done
 			require.NoError(t, l.err)
 			second, err := src.Strategy(context.Background(), "second")
 			require.NoError(t, err)
-			assert.Same(t, l.st, second, "the chain gets the prefetched instance")
+			assert.Same(t, l.mod, second.(*strategy).mod, "the chain gets the prefetched instance")
 		}
 		require.NoError(t, src.Close(context.Background()))
 	}
@@ -110,13 +107,11 @@ func TestCloseDuringPrefetchDoesNotWait(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.CacheDir = "" // a full compile: slow enough to still be running at Close
 	addStrategy(cfg, "first", guest("tester"), nil)
-	addStrategy(cfg, "second", guest("tester"), nil)
+	addStrategy(cfg, "second", copyOf(t, guest("tester")), nil)
 	src := NewSource(cfg, nil)
 	src.Prefetch = true
 	src.prefetchAfter("first")
-	src.mu.Lock()
-	l := src.loads["second"]
-	src.mu.Unlock()
+	l, _ := src.loadOf(t, "second")
 	require.NotNil(t, l)
 	require.NoError(t, src.Close(context.Background()))
 	select {

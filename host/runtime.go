@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/tetratelabs/wazero"
@@ -24,6 +25,8 @@ type engine struct {
 	cacheDir string                  // "" when the cache is off
 	mu       sync.Mutex
 	runtimes map[uint32]wazero.Runtime // by memory limit in pages
+
+	instances atomic.Uint64 // names instances uniquely across the engine's runtimes
 
 	// unstoppable turns CloseOnContextDone off. Only benchmarks set it, to
 	// price the flag; production never does (see runtimeConfig).

@@ -132,15 +132,15 @@ func TestInstanceIsReplacedAfterACrash(t *testing.T) {
 	defer src.Close(context.Background())
 	s, err := src.Strategy(context.Background(), "flaky")
 	require.NoError(t, err)
-	first := s.(*strategy).inst
+	first := s.(*strategy).mod.inst
 
 	a := s.Discover(context.Background(), discovery.Target{Node: "panic", Action: "reboot"})
 	require.Equal(t, discovery.OutcomeCrashed, a.Outcome)
-	assert.Nil(t, s.(*strategy).inst, "a crashed instance must be closed")
+	assert.Nil(t, s.(*strategy).mod.inst, "a crashed instance must be closed")
 
 	a = s.Discover(context.Background(), discovery.Target{Node: "echo", Action: "reboot"})
 	require.Equal(t, discovery.OutcomeFound, a.Outcome, a.Error)
-	assert.NotSame(t, first, s.(*strategy).inst)
+	assert.NotSame(t, first, s.(*strategy).mod.inst)
 }
 
 func TestGuestCannotReadHostFiles(t *testing.T) {

@@ -11,6 +11,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -25,22 +26,24 @@ import (
 )
 
 // Source resolves strategy names to loaded WebAssembly strategies. It is
-// safe for concurrent use; each strategy serializes its own calls.
+// safe for concurrent use. Strategies served by the same module file (under
+// the same memory limit) share one compiled module and one instance.
 type Source struct {
 	cfg    *config.Config
 	logger *slog.Logger
 	eng    *engine
 
 	// Prefetch makes the first command a strategy runs start loading the
-	// next strategy of discovery.order in the background: the host is idle
-	// while kubectl or crm_mon runs, and a load from the compile cache
-	// costs about as much as the command (docs/PERFORMANCE.md). Set it
-	// before the first Strategy call.
+	// module of the next strategy of discovery.order in the background
+	// (unless it is the same module): the host is idle while kubectl or
+	// crm_mon runs, and a load from the compile cache costs about as much
+	// as the command (docs/PERFORMANCE.md). Set it before the first
+	// Strategy call.
 	Prefetch bool
 
 	mu     sync.Mutex
-	loads  map[string]*loading // finished or in flight, by name; failed loads are dropped so they are retried
-	busy   int                 // loads in flight
+	loads  map[moduleKey]*loading // finished or in flight; failed loads are dropped so they are retried
+	busy   int                    // loads in flight
 	closed bool
 	// lateClose: Close came while loads were in flight; the last of them
 	// closes the engine, so Close never waits for a compile nobody needs.
@@ -49,10 +52,17 @@ type Source struct {
 	bgCancel  context.CancelFunc
 }
 
-// loading is one strategy's load, shared by everyone who asks for it.
+// moduleKey identifies a shareable module: wazero fixes the memory limit
+// per runtime, so the same file under two limits is two modules.
+type moduleKey struct {
+	path  string
+	pages uint32
+}
+
+// loading is one module's load, shared by everyone who asks for it.
 type loading struct {
 	done chan struct{}
-	st   *strategy
+	mod  *module
 	err  error
 }
 
@@ -66,90 +76,19 @@ func NewSource(cfg *config.Config, logger *slog.Logger) *Source {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	return &Source{cfg: cfg, logger: logger, eng: newEngine(cfg.CacheDir, logger),
-		loads: map[string]*loading{}, bg: bg, bgCancel: cancel}
+		loads: map[moduleKey]*loading{}, bg: bg, bgCancel: cancel}
 }
 
-// Strategy implements discovery.Source: it resolves, checks, compiles and
-// instantiates the module the first time name is asked for (or waits for
-// the prefetch already doing it). Any failure is a load error with a
-// sentence that names the file and the problem.
+// Strategy implements discovery.Source: it resolves name and, the first
+// time its module is asked for, reads, checks, compiles and instantiates it
+// (or waits for the prefetch already doing it). Any failure is a load error
+// with a sentence that names the file and the problem.
 func (s *Source) Strategy(ctx context.Context, name string) (discovery.Strategy, error) {
-	l, mine := s.begin(name)
-	if l == nil {
-		return nil, fmt.Errorf("strategy %s: host is closed", name)
-	}
-	if mine {
-		s.run(ctx, name, l)
-	}
-	select {
-	case <-l.done:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("strategy %s: waiting for its module to load: %w", name, ctx.Err())
-	}
-	if l.err != nil {
-		return nil, l.err
-	}
-	return l.st, nil
-}
-
-// begin returns name's load and whether the caller must run it; nil when
-// the Source is closed.
-func (s *Source) begin(name string) (l *loading, mine bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, false
-	}
-	if l, ok := s.loads[name]; ok {
-		return l, false
-	}
-	l = &loading{done: make(chan struct{})}
-	s.loads[name] = l
-	s.busy++
-	return l, true
-}
-
-// run loads name into l and publishes the result.
-func (s *Source) run(ctx context.Context, name string, l *loading) {
 	loc, err := Resolve(s.cfg, name)
-	var st *strategy
-	if err == nil {
-		st, err = s.load(ctx, loc)
+	if err != nil {
+		return nil, err
 	}
-	if st != nil && s.Prefetch {
-		st.prefetch = func() { s.prefetchAfter(name) }
-	}
-	s.mu.Lock()
-	s.busy--
-	if err != nil && s.loads[name] == l {
-		delete(s.loads, name)
-	}
-	if s.closed && err == nil {
-		st, err = nil, fmt.Errorf("strategy %s: host is closed", name) // the engine close releases its module
-	}
-	closeEngine := s.closed && s.lateClose && s.busy == 0
-	s.mu.Unlock()
-	if closeEngine {
-		if err := s.eng.close(context.Background()); err != nil {
-			s.logger.Debug("closing the wasm runtime after a prefetch", "error", err)
-		}
-	}
-	l.st, l.err = st, err
-	close(l.done)
-}
-
-// prefetchAfter starts loading the strategy that follows name in the
-// configured order, unless it is loaded or loading already.
-func (s *Source) prefetchAfter(name string) {
-	order := s.cfg.Discovery.Order
-	i := slices.Index(order, name)
-	if i < 0 || i+1 >= len(order) {
-		return
-	}
-	next := order[i+1]
-	if l, mine := s.begin(next); l != nil && mine {
-		go s.run(s.bg, next, l)
-	}
+	return s.strategyAt(ctx, loc)
 }
 
 // LoadFile loads a module from an explicit path under the settings of
@@ -158,38 +97,132 @@ func (s *Source) LoadFile(ctx context.Context, name, path string) (discovery.Str
 	if err := checkStrategyName(name); err != nil {
 		return nil, err
 	}
-	return s.load(ctx, Location{Name: name, Path: path, Kind: KindFile})
+	return s.strategyAt(ctx, Location{Name: name, Path: path, Kind: KindFile})
 }
 
-func (s *Source) load(ctx context.Context, loc Location) (*strategy, error) {
-	settings, ok := s.cfg.Strategies[loc.Name]
-	if !ok {
-		// A site drop-in nobody configured: default limits, no commands.
-		settings = config.Strategy{Timeout: config.DefaultStrategyTimeout, MemoryLimit: config.DefaultMemoryLimit}
+func (s *Source) strategyAt(ctx context.Context, loc Location) (*strategy, error) {
+	settings := s.settings(loc.Name)
+	key := moduleKey{loc.Path, pagesFor(settings.MemoryLimit)}
+	l, mine := s.begin(key)
+	if l == nil {
+		return nil, fmt.Errorf("strategy %s: host is closed", loc.Name)
 	}
-	cm, rt, _, err := s.eng.compile(ctx, loc, settings.MemoryLimit)
+	if mine {
+		s.run(ctx, loc, settings, key, l)
+	}
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("strategy %s: waiting for its module to load: %w", loc.Name, ctx.Err())
+	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	st := s.newStrategy(loc, settings, l.mod)
+	if s.Prefetch {
+		st.prefetch = func() { s.prefetchAfter(loc.Name) }
+	}
+	return st, nil
+}
+
+// settings are strategy name's settings; a site drop-in nobody configured
+// gets the default limits and no commands.
+func (s *Source) settings(name string) config.Strategy {
+	if st, ok := s.cfg.Strategies[name]; ok {
+		return st
+	}
+	return config.Strategy{Timeout: config.DefaultStrategyTimeout, MemoryLimit: config.DefaultMemoryLimit}
+}
+
+func (s *Source) newStrategy(loc Location, settings config.Strategy, m *module) *strategy {
+	return &strategy{name: loc.Name, loc: loc, settings: settings,
+		grants: execcap.NewGrants(s.cfg, loc.Name), logger: s.logger, mod: m}
+}
+
+// begin returns key's load and whether the caller must run it; nil when
+// the Source is closed.
+func (s *Source) begin(key moduleKey) (l *loading, mine bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, false
+	}
+	if l, ok := s.loads[key]; ok {
+		return l, false
+	}
+	l = &loading{done: make(chan struct{})}
+	s.loads[key] = l
+	s.busy++
+	return l, true
+}
+
+// run loads loc's module into l and publishes the result.
+func (s *Source) run(ctx context.Context, loc Location, settings config.Strategy, key moduleKey, l *loading) {
+	m, err := s.load(ctx, loc, settings)
+	s.mu.Lock()
+	s.busy--
+	if err != nil && s.loads[key] == l {
+		delete(s.loads, key)
+	}
+	if s.closed && err == nil {
+		m, err = nil, fmt.Errorf("strategy %s: host is closed", loc.Name) // the engine close releases its module
+	}
+	closeEngine := s.closed && s.lateClose && s.busy == 0
+	s.mu.Unlock()
+	if closeEngine {
+		if err := s.eng.close(context.Background()); err != nil {
+			s.logger.Debug("closing the wasm runtime after a prefetch", "error", err)
+		}
+	}
+	l.mod, l.err = m, err
+	close(l.done)
+}
+
+// prefetchAfter starts loading the module of the strategy that follows name
+// in the configured order, unless it is loaded or loading already (as it is
+// when one module serves both).
+func (s *Source) prefetchAfter(name string) {
+	order := s.cfg.Discovery.Order
+	i := slices.Index(order, name)
+	if i < 0 || i+1 >= len(order) {
+		return
+	}
+	loc, err := Resolve(s.cfg, order[i+1])
+	if err != nil {
+		return // the chain reports it when it gets there
+	}
+	settings := s.settings(loc.Name)
+	key := moduleKey{loc.Path, pagesFor(settings.MemoryLimit)}
+	if l, mine := s.begin(key); l != nil && mine {
+		go s.run(s.bg, loc, settings, key, l)
+	}
+}
+
+// load compiles and instantiates loc's module, under the timeout of the
+// strategy that asked for it, so a wrong ABI version or a crashing init is a
+// load error.
+func (s *Source) load(ctx context.Context, loc Location, settings config.Strategy) (*module, error) {
+	cm, rt, took, err := s.eng.compile(ctx, loc, settings.MemoryLimit)
 	if err != nil {
 		return nil, err
 	}
-	st := &strategy{
-		name: loc.Name, loc: loc, settings: settings,
-		grants: execcap.NewGrants(s.cfg, loc.Name),
-		logger: s.logger, rt: rt, compiled: cm,
-		stdout: &cappedWriter{max: maxGuestOutput}, stderr: &cappedWriter{max: maxGuestOutput},
-	}
-	// Instantiate now so a wrong ABI version or a crashing init is a load
-	// error, under the strategy's own timeout.
+	m := newModule(loc.Path, rt, cm, took, &s.eng.instances)
+	st := s.newStrategy(loc, settings, m)
 	ictx, cancel := context.WithTimeout(ctx, st.timeout())
 	defer cancel()
-	ictx = withCallState(ictx, &callState{strategy: loc.Name, grants: st.grants, logger: s.logger})
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := st.instantiate(ictx); err != nil {
-		_, why := st.classify(ctx, ictx, err)
+	ictx = withCallState(ictx, &callState{strategy: loc.Name, logger: s.logger})
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.instantiate(ictx); err != nil {
 		_ = cm.Close(context.WithoutCancel(ctx))
+		var aerr *abiError
+		if errors.As(err, &aerr) {
+			return nil, fmt.Errorf("%s: %w", loc.Path, err)
+		}
+		_, why := st.classify(ctx, ictx, err)
 		return nil, fmt.Errorf("%s: %s", loc.Path, why)
 	}
-	return st, nil
+	return m, nil
 }
 
 // compile reads, checks and compiles a module. The compile time is returned
@@ -222,7 +255,7 @@ func (e *engine) compile(ctx context.Context, loc Location, memoryLimit int64) (
 func (s *Source) Close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
-	s.loads = map[string]*loading{}
+	s.loads = map[moduleKey]*loading{}
 	s.bgCancel()
 	if s.busy > 0 {
 		s.lateClose = true

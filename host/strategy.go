@@ -3,7 +3,6 @@ package host
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
@@ -22,27 +20,19 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/nodename"
 )
 
-// strategy is one loaded module. It keeps one instance and serializes calls
-// on it: a Go guest is single-threaded and concurrent calls corrupt it (and
-// can kill the host). After any error or trap the instance is closed, since
-// the guest's runtime state is undefined; the next call instantiates afresh
-// from the compiled module (about 2 ms).
+// strategy is one configured strategy: a name with its own timeout,
+// command grants and config section, answered by a module it may share with
+// others (module.go).
 type strategy struct {
 	name     string
 	loc      Location
 	settings config.Strategy
 	grants   execcap.Grants
 	logger   *slog.Logger
-	rt       wazero.Runtime
-	compiled wazero.CompiledModule
+	mod      *module
 
-	mu     sync.Mutex
-	inst   api.Module
-	seq    int
-	stdout *cappedWriter
-	stderr *cappedWriter
 	// prefetch, when set, is run at the first command of the first call
-	// (Source.Prefetch).
+	// (Source.Prefetch). Guarded by mod.mu.
 	prefetch func()
 }
 
@@ -61,49 +51,10 @@ func (s *strategy) source() string {
 	return s.loc.Path
 }
 
-// instantiate starts a fresh instance (running the Go runtime's
-// _initialize) and checks its ABI version. Callers hold s.mu.
-func (s *strategy) instantiate(ctx context.Context) error {
-	s.seq++
-	s.stdout.Reset()
-	s.stderr.Reset()
-	mc := wazero.NewModuleConfig().
-		WithName(fmt.Sprintf("%s#%d", s.name, s.seq)).
-		WithStartFunctions(exportInitialize).
-		// Real clocks: the defaults are fake and make time.Sleep a no-op.
-		WithSysWalltime().WithSysNanotime().WithSysNanosleep().
-		WithRandSource(rand.Reader).
-		WithStdout(s.stdout).WithStderr(s.stderr)
-	// No WithFS, WithEnv or WithArgs: the guest sees no files, no
-	// environment and no arguments; its only reach is fgr.exec.
-	inst, err := s.rt.InstantiateModule(ctx, s.compiled, mc)
-	if err != nil {
-		return err
-	}
-	res, err := inst.ExportedFunction(exportABIVersion).Call(ctx)
-	if err != nil {
-		_ = inst.Close(ctx)
-		return err
-	}
-	if v := api.DecodeI32(res[0]); v != ABIVersion {
-		_ = inst.Close(ctx)
-		return &abiError{got: v}
-	}
-	s.inst = inst
-	return nil
-}
-
 type abiError struct{ got int32 }
 
 func (e *abiError) Error() string {
 	return fmt.Sprintf("plugin ABI version %d, host supports %d", e.got, ABIVersion)
-}
-
-func (s *strategy) closeInstance(ctx context.Context) {
-	if s.inst != nil {
-		_ = s.inst.Close(context.WithoutCancel(ctx))
-		s.inst = nil
-	}
 }
 
 type discoverRequest struct {
@@ -124,8 +75,9 @@ type discoverResponse struct {
 
 // Discover implements discovery.Strategy.
 func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.Attempt {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	m := s.mod
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	budget := ctx
 	callCtx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
@@ -140,8 +92,8 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 		a.Outcome, a.Error = discovery.OutcomeInvalidTarget, err.Error()+"; no command was run"
 		return a
 	}
-	s.stdout.Reset()
-	s.stderr.Reset()
+	m.stdout.Reset()
+	m.stderr.Reset()
 	resp, err := s.call(callCtx, t)
 	a.Calls = st.calls
 	a.Logs = st.logs
@@ -151,14 +103,14 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	}
 	s.logGuestOutput(ctx)
 	if err != nil {
-		s.closeInstance(ctx)
+		m.closeInstance(ctx)
 		a.Outcome, a.Error = s.classify(budget, callCtx, err)
 		return a
 	}
 	if resp.Error != "" {
 		// The instance is closed after any error so a confused guest never
-		// carries its state into the next fence.
-		s.closeInstance(ctx)
+		// carries its state into the next call.
+		m.closeInstance(ctx)
 		a.Outcome, a.Error = errorOutcome(st.calls), resp.Error
 		a.Details = resp.Details
 		return a
@@ -194,10 +146,11 @@ func errorOutcome(calls []discovery.HostCall) discovery.Outcome {
 }
 
 // call runs one request through the ABI: fgr_alloc, write, fgr_discover,
-// read the answer out of guest memory. Callers hold s.mu.
+// read the answer out of guest memory. Callers hold s.mod.mu.
 func (s *strategy) call(ctx context.Context, t discovery.Target) (discoverResponse, error) {
-	if s.inst == nil {
-		if err := s.instantiate(ctx); err != nil {
+	m := s.mod
+	if m.inst == nil {
+		if err := m.instantiate(ctx); err != nil {
 			return discoverResponse{}, err
 		}
 	}
@@ -209,19 +162,19 @@ func (s *strategy) call(ctx context.Context, t discovery.Target) (discoverRespon
 	if err != nil {
 		return discoverResponse{}, fmt.Errorf("encoding the request: %w", err)
 	}
-	res, err := s.inst.ExportedFunction(exportAlloc).Call(ctx, api.EncodeU32(uint32(len(req))))
+	res, err := m.inst.ExportedFunction(exportAlloc).Call(ctx, api.EncodeU32(uint32(len(req))))
 	if err != nil {
 		return discoverResponse{}, err
 	}
 	ptr := api.DecodeU32(res[0])
-	if ptr == 0 || !s.inst.Memory().Write(ptr, req) {
+	if ptr == 0 || !m.inst.Memory().Write(ptr, req) {
 		return discoverResponse{}, &protocolError{fmt.Sprintf("fgr_alloc(%d) returned %#x, which is not a usable buffer", len(req), ptr)}
 	}
-	res, err = s.inst.ExportedFunction(exportDiscover).Call(ctx, api.EncodeU32(ptr), api.EncodeU32(uint32(len(req))))
+	res, err = m.inst.ExportedFunction(exportDiscover).Call(ctx, api.EncodeU32(ptr), api.EncodeU32(uint32(len(req))))
 	if err != nil {
 		return discoverResponse{}, err
 	}
-	out, err := readPacked(s.inst, res[0], maxResponseBytes, exportDiscover)
+	out, err := readPacked(m.inst, res[0], maxResponseBytes, exportDiscover)
 	if err != nil {
 		return discoverResponse{}, err
 	}
@@ -276,9 +229,9 @@ func (s *strategy) classify(budget, callCtx context.Context, err error) (discove
 	case errors.As(err, &perr):
 		return discovery.OutcomeError, err.Error()
 	case errors.As(err, &exit):
-		return discovery.OutcomeCrashed, withGuestReason(fmt.Sprintf("guest exited with code %d", exit.ExitCode()), s.stderr.String())
+		return discovery.OutcomeCrashed, withGuestReason(fmt.Sprintf("guest exited with code %d", exit.ExitCode()), s.mod.stderr.String())
 	}
-	return discovery.OutcomeCrashed, withGuestReason("guest trapped: "+firstLine(err.Error()), s.stderr.String())
+	return discovery.OutcomeCrashed, withGuestReason("guest trapped: "+firstLine(err.Error()), s.mod.stderr.String())
 }
 
 // withGuestReason quotes the line of the guest's stderr that says why it
@@ -312,10 +265,10 @@ func firstLine(s string) string {
 }
 
 func (s *strategy) logGuestOutput(ctx context.Context) {
-	if out := s.stdout.String(); out != "" {
+	if out := s.mod.stdout.String(); out != "" {
 		s.logger.DebugContext(ctx, "guest stdout", "strategy", s.name, "text", out)
 	}
-	if out := s.stderr.String(); out != "" {
+	if out := s.mod.stderr.String(); out != "" {
 		s.logger.DebugContext(ctx, "guest stderr", "strategy", s.name, "text", out)
 	}
 }

@@ -31,6 +31,10 @@ LOGROTATE_FILE := packaging/logrotate/fence_gfs2_recorder
 PKG_VERSION ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null) && \
 	echo "$$v" | sed -E 's/^v//; s/-([0-9]+)-g/+\1.g/' || \
 	echo "0.1.0~dev.$$(git rev-list --count HEAD 2>/dev/null || echo 0).g$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
+# One module per built-in strategy, before plugins/builtin served all three:
+# install removes them so an upgraded tree holds only what the agent loads.
+FORMER_PLUGINS := kubectl-nnf pcs-status pcs-config
+
 PKG_ARCH    ?= $(shell $(GO) env GOARCH)
 
 .PHONY: install uninstall packages man
@@ -53,6 +57,7 @@ install: build man $(CONFIG_EXAMPLE) ## install into $(DESTDIR)$(PREFIX) (agent 
 		$(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/plugins.d $(DESTDIR)$(LOGROTATEDIR)
 	install -m 0755 $(AGENT) $(DESTDIR)$(SBINDIR)/fence_gfs2_recorder
 	install -m 0644 $(WASM) $(DESTDIR)$(PKGLIBDIR)/plugins/
+	rm -f $(addprefix $(DESTDIR)$(PKGLIBDIR)/plugins/,$(FORMER_PLUGINS:=.wasm))
 	install -m 0644 $(MANPAGE) $(DESTDIR)$(MANDIR)/man8/fence_gfs2_recorder.8
 	install -m 0644 docs/PLUGINS.md $(DESTDIR)$(DOCDIR)/PLUGINS.md
 	install -m 0644 $(LOGROTATE_FILE) $(DESTDIR)$(LOGROTATEDIR)/fence_gfs2_recorder
@@ -77,7 +82,7 @@ install: build man $(CONFIG_EXAMPLE) ## install into $(DESTDIR)$(PREFIX) (agent 
 # site strategies in plugins.d (and so plugins.d and the config directory).
 uninstall: ## remove what install put there (keeps logs, a changed config and site strategies)
 	rm -f $(DESTDIR)$(SBINDIR)/fence_gfs2_recorder
-	rm -f $(addprefix $(DESTDIR)$(PKGLIBDIR)/plugins/,$(PLUGINS:=.wasm))
+	rm -f $(addprefix $(DESTDIR)$(PKGLIBDIR)/plugins/,$(PLUGINS:=.wasm) $(FORMER_PLUGINS:=.wasm))
 	rm -f $(DESTDIR)$(MANDIR)/man8/fence_gfs2_recorder.8
 	rm -f $(DESTDIR)$(DOCDIR)/PLUGINS.md
 	rm -f $(DESTDIR)$(LOGROTATEDIR)/fence_gfs2_recorder

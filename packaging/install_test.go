@@ -18,8 +18,9 @@ import (
 // what it means on a real machine.
 var systemSkeleton = []string{"usr/sbin", "usr/lib", "usr/share/man/man8", "usr/share/doc", "etc/logrotate.d", "var/log", "var/cache"}
 
-// builtins are the strategies the Makefile builds (PLUGINS there).
-var builtins = []string{"kubectl-nnf", "pcs-status", "pcs-config"}
+// builtins are the modules the Makefile builds (PLUGINS there): one, which
+// serves every built-in strategy.
+var builtins = []string{"builtin"}
 
 func newDestdir(t *testing.T) string {
 	t.Helper()
@@ -144,7 +145,7 @@ func TestUninstallRestoresTheTree(t *testing.T) {
 func TestInstallHonoursPrefix(t *testing.T) {
 	root := t.TempDir()
 	mustMake(t, "install", "DESTDIR="+root, "PREFIX=/usr/local")
-	for _, p := range []string{"usr/local/sbin/fence_gfs2_recorder", "usr/local/lib/fence_gfs2_recorder/plugins/pcs-status.wasm",
+	for _, p := range []string{"usr/local/sbin/fence_gfs2_recorder", "usr/local/lib/fence_gfs2_recorder/plugins/builtin.wasm",
 		"usr/local/share/man/man8/fence_gfs2_recorder.8", "etc/fence_gfs2_recorder/config.yaml"} {
 		assert.FileExists(t, filepath.Join(root, p))
 	}
@@ -162,4 +163,25 @@ func sameFile(t *testing.T, want, got string) {
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(a, b), "%s differs from %s", got, want)
 	assert.NotEmpty(t, strings.TrimSpace(string(b)), "%s is empty", got)
+}
+
+// TestInstallReplacesFormerModules: before one module served every built-in
+// strategy, each had its own .wasm. An install over such a tree removes
+// them, so the lib directory holds only what the agent loads.
+func TestInstallReplacesFormerModules(t *testing.T) {
+	root := t.TempDir()
+	lib := filepath.Join(root, "usr/lib/fence_gfs2_recorder/plugins")
+	require.NoError(t, os.MkdirAll(lib, 0o755))
+	former := []string{"kubectl-nnf.wasm", "pcs-status.wasm", "pcs-config.wasm"}
+	for _, f := range former {
+		require.NoError(t, os.WriteFile(filepath.Join(lib, f), []byte("\x00asm old"), 0o644))
+	}
+	mustMake(t, "install", "DESTDIR="+root)
+	entries, err := os.ReadDir(lib)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, []string{"builtin.wasm"}, names)
 }

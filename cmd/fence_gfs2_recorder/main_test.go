@@ -47,18 +47,14 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "build agent: %v\n%s", err, out)
 		return 1
 	}
-	// The built-in strategies sit next to the binary, where the host looks
-	// for them. They are other helpers' packages: if they do not build, the
-	// tests that need them skip and say why.
+	// The built-in module sits next to the binary, where the host looks
+	// for it. If it does not build, the tests that need it skip and say why.
 	pluginsDir = filepath.Join(dir, "plugins")
-	for _, p := range []string{"kubectl-nnf", "pcs-status", "pcs-config"} {
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w",
-			"-o", filepath.Join(pluginsDir, p+".wasm"), "../../plugins/"+p)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			pluginsErr = fmt.Errorf("build plugin %s: %v\n%s", p, err, out)
-			break
-		}
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w",
+		"-o", filepath.Join(pluginsDir, "builtin.wasm"), "../../plugins/builtin")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		pluginsErr = fmt.Errorf("build the built-in module: %v\n%s", err, out)
 	}
 	buildCache = filepath.Join(dir, "wasm-cache")
 	return m.Run()

@@ -155,8 +155,12 @@ func verify(ctx context.Context, cfg *config.Config, args []string, stdout, stde
 		fmt.Fprintf(stderr, "NOT VERIFIED: %v\n", st.Err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "verified: %s: ABI %d, strategy %q, sdk %q, compiled in %s\n",
-		file, st.ABI, st.GuestName, st.SDK, st.CompileTime.Round(time.Millisecond))
+	what := fmt.Sprintf("strategy %q", st.GuestName)
+	if len(st.Strategies) > 1 {
+		what = "strategies " + strings.Join(st.Strategies, ", ")
+	}
+	fmt.Fprintf(stdout, "verified: %s: ABI %d, %s, sdk %q, compiled in %s\n",
+		file, st.ABI, what, st.SDK, st.CompileTime.Round(time.Millisecond))
 	return 0
 }
 
@@ -177,7 +181,11 @@ func warm(ctx context.Context, cfg *config.Config, args []string, stdout, stderr
 	start := time.Now()
 	statuses, err := host.Warm(ctx, cfg)
 	for _, st := range statuses {
-		if st.Err == nil {
+		switch {
+		case st.Err != nil:
+		case st.Shared:
+			fmt.Fprintf(stdout, "warmed %s (%s, already compiled above)\n", st.Name, st.Path)
+		default:
 			fmt.Fprintf(stdout, "warmed %s (%s) in %s\n", st.Name, st.Path, st.CompileTime.Round(time.Millisecond))
 		}
 	}

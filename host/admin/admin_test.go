@@ -108,13 +108,16 @@ func TestVerifyPair(t *testing.T) {
 func TestWarmFillsTheCache(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.CacheDir = filepath.Join(t.TempDir(), "cache")
-	cfg.Discovery.Order = []string{"good"}
+	// twin is served by good's module: compiled once, and said so.
+	cfg.Strategies["twin"] = cfg.Strategies["good"]
+	cfg.Discovery.Order = []string{"good", "twin"}
 
 	code, out, errOut := runMain(t, cfg, "warm")
 
 	require.Equal(t, 0, code, errOut)
 	assert.Regexp(t, `warmed good \(.*tester.wasm\) in \d+`, out)
-	assert.Contains(t, out, "warm for 1 strategies")
+	assert.Regexp(t, `warmed twin \(.*tester.wasm, already compiled above\)`, out)
+	assert.Contains(t, out, "warm for 2 strategies")
 	entries, err := os.ReadDir(cfg.CacheDir)
 	require.NoError(t, err)
 	assert.NotEmpty(t, entries)

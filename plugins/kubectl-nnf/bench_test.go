@@ -1,4 +1,4 @@
-package main
+package kubectlnnf
 
 import (
 	"context"
@@ -62,12 +62,12 @@ func BenchmarkNativeRealKubectl(b *testing.B) {
 	s, kubeCache := benchServer(b)
 	ctx := newExecContext(b, s)
 	req := request("compute-node-3", map[string]any{"cache_dir": kubeCache})
-	if _, err := discover(ctx, req); err != nil {
+	if _, err := Discover(ctx, req); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if res, err := discover(ctx, req); err != nil || len(res.Filesystems) != 2 {
+		if res, err := Discover(ctx, req); err != nil || len(res.Filesystems) != 2 {
 			b.Fatal(err, res.Filesystems)
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package kubectlnnf
 
 import (
 	"errors"
@@ -45,7 +45,7 @@ func (u *mountUse) storage() string { return u.storageNS + "/" + u.storageName }
 //     are missing or disagree, or when verify_nnfstorage is set. If that
 //     call fails but the labels are complete, the labels are used and the
 //     failure is recorded; otherwise discovery fails.
-func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
+func Discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 	log := ctx.Logger()
 	details := map[string]any{"kubectl_calls": 0}
 	s, err := parseSettings(req.Config)

@@ -1,4 +1,4 @@
-package main
+package kubectlnnf
 
 import (
 	"encoding/json"
@@ -32,7 +32,7 @@ func TestFixturesNative(t *testing.T) {
 		t.Run(node, func(t *testing.T) {
 			ctx := plugintest.NewContext(t).Allow("kubectl").
 				Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/"+node+".json")), cmArgs(node)...)
-			res, err := discover(ctx, request(node, nil))
+			res, err := Discover(ctx, request(node, nil))
 			require.NoError(t, err)
 			assertMatches(t, e, node, res, false)
 			assert.Equal(t, 1, res.Details["kubectl_calls"])
@@ -49,7 +49,7 @@ func TestFixturesNative(t *testing.T) {
 func TestCleanlyUnmountedIsNotReported(t *testing.T) {
 	ctx := plugintest.NewContext(t).Allow("kubectl").
 		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/compute-node-1.json")), cmArgs("compute-node-1")...)
-	res, err := discover(ctx, request("compute-node-1", nil))
+	res, err := Discover(ctx, request("compute-node-1", nil))
 	require.NoError(t, err)
 	assert.Empty(t, res.Filesystems)
 	assert.Equal(t, 1, res.Details["gfs2_mounts"])
@@ -64,7 +64,7 @@ func TestVerifyModeMatchesByUID(t *testing.T) {
 			ctx := plugintest.NewContext(t).Allow("kubectl").
 				Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/"+node+".json")), cmArgs(node)...).
 				Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/nnfstorages.json")), nnfArgs...)
-			res, err := discover(ctx, request(node, map[string]any{"verify_nnfstorage": true}))
+			res, err := Discover(ctx, request(node, map[string]any{"verify_nnfstorage": true}))
 			require.NoError(t, err)
 			assertMatches(t, e, node, res, false)
 			if len(e.Computes[node]) == 0 {
@@ -88,7 +88,7 @@ func TestVerifyFallsBackToLabelsWhenNnfStoragesForbidden(t *testing.T) {
 	ctx := plugintest.NewContext(t).Allow("kubectl").
 		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/compute-node-3.json")), cmArgs("compute-node-3")...).
 		Script("kubectl", forbidden("nnfstorages", "nnf.cray.hpe.com", ""), nnfArgs...)
-	res, err := discover(ctx, request("compute-node-3", map[string]any{"verify_nnfstorage": true}))
+	res, err := Discover(ctx, request("compute-node-3", map[string]any{"verify_nnfstorage": true}))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"default/fluxjob-102-0", "default/projgfs"}, res.Filesystems)
 	assert.Equal(t, byLabelOnly, res.Details["identified_by"])
@@ -121,7 +121,7 @@ func TestLockTables(t *testing.T) {
 				// strategy must pick the right ones by namespace and name.
 				ctx.Script("kubectl", plugintest.Output(all), append(args, "-o", "json")...)
 			}
-			res, err := discover(ctx, request(node, map[string]any{"lock_table": true}))
+			res, err := Discover(ctx, request(node, map[string]any{"lock_table": true}))
 			require.NoError(t, err)
 			assertMatches(t, e, node, res, true)
 			assert.Equal(t, 1+len(rabbits), res.Details["kubectl_calls"])
@@ -136,7 +136,7 @@ func TestLockTableFromSingleObjectDocument(t *testing.T) {
 	ctx := plugintest.NewContext(t).Allow("kubectl").
 		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/compute-node-2.json")), cmArgs("compute-node-2")...).
 		Script("kubectl", plugintest.Output(one), "get", "nnfnodestorages.v1alpha11.nnf.cray.hpe.com", "-n", "rabbit-node-1", "default-fluxjob-101-0-gfs2-0", "-o", "json")
-	res, err := discover(ctx, request("compute-node-2", map[string]any{"lock_table": true}))
+	res, err := Discover(ctx, request("compute-node-2", map[string]any{"lock_table": true}))
 	require.NoError(t, err)
 	// "8d458" in hex is 3864343538; allocation index 1.
 	assert.Equal(t, "rabbit-node-1:fs-01-3864343538", res.Details["mounts"].([]map[string]any)[0]["lockTable"])
@@ -150,7 +150,7 @@ func TestLockTableFailureIsNotFatal(t *testing.T) {
 		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/compute-node-2.json")), cmArgs("compute-node-2")...).
 		Script("kubectl", plugintest.Fail(1, `Error from server (NotFound): nnfnodestorages.nnf.cray.hpe.com "default-fluxjob-101-0-gfs2-0" not found`),
 			"get", "nnfnodestorages.v1alpha11.nnf.cray.hpe.com", "-n", "rabbit-node-1", "default-fluxjob-101-0-gfs2-0", "-o", "json")
-	res, err := discover(ctx, request("compute-node-2", map[string]any{"lock_table": true}))
+	res, err := Discover(ctx, request("compute-node-2", map[string]any{"lock_table": true}))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"default/fluxjob-101-0"}, res.Filesystems)
 	assert.Contains(t, res.Details["lock_table_error"], "NotFound")
@@ -201,7 +201,7 @@ func TestFailureModes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := plugintest.NewContext(t).Allow("kubectl").Script("kubectl", tc.resp, cmArgs("compute-node-3")...)
-			res, err := discover(ctx, request("compute-node-3", nil))
+			res, err := Discover(ctx, request("compute-node-3", nil))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 			assert.Empty(t, res.Filesystems, "a failed discovery names nothing")
@@ -212,7 +212,7 @@ func TestFailureModes(t *testing.T) {
 
 func TestDeniedKubectl(t *testing.T) {
 	ctx := plugintest.NewContext(t) // nothing allowed
-	_, err := discover(ctx, request("compute-node-3", nil))
+	_, err := Discover(ctx, request("compute-node-3", nil))
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), "kubectl is not granted to this strategy (strategies.kubectl-nnf.allow)"), err.Error())
 }
@@ -220,7 +220,7 @@ func TestDeniedKubectl(t *testing.T) {
 func TestEmptyNamespaceIsAnEmptyAnswer(t *testing.T) {
 	empty := []byte("{\n    \"apiVersion\": \"v1\",\n    \"items\": [],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n")
 	ctx := plugintest.NewContext(t).Allow("kubectl").Script("kubectl", plugintest.Output(empty), cmArgs("compute-node-9")...)
-	res, err := discover(ctx, request("compute-node-9", nil))
+	res, err := Discover(ctx, request("compute-node-9", nil))
 	require.NoError(t, err)
 	assert.Empty(t, res.Filesystems)
 	assert.Equal(t, 0, res.Details["clientmounts"])
@@ -230,7 +230,7 @@ func TestEmptyNamespaceIsAnEmptyAnswer(t *testing.T) {
 func TestUnexpectedTypesAreTreatedAsAbsent(t *testing.T) {
 	ctx := plugintest.NewContext(t).Allow("kubectl").
 		Script("kubectl", plugintest.Output(readTestdata(t, "tricky/unexpected-types.json")), cmArgs("compute-node-3")...)
-	res, err := discover(ctx, request("compute-node-3", nil))
+	res, err := Discover(ctx, request("compute-node-3", nil))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"default/fluxjob-102-0"}, res.Filesystems)
 	assert.Equal(t, []string{"items[0] is not an object", "items[1] is not an object", "items[4] is a ConfigMap, not a ClientMount"}, res.Details["skipped"])
@@ -254,7 +254,7 @@ func TestNodeNameToNamespace(t *testing.T) {
 	for _, c := range ok {
 		ctx := plugintest.NewContext(t).Allow("kubectl").
 			Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/compute-node-3.json")), cmArgs(c.ns)...)
-		res, err := discover(ctx, request(c.node, nil))
+		res, err := Discover(ctx, request(c.node, nil))
 		require.NoError(t, err, c.node)
 		assert.Equal(t, c.ns, res.Details["namespace"])
 		assert.Len(t, res.Filesystems, 2)
@@ -264,7 +264,7 @@ func TestNodeNameToNamespace(t *testing.T) {
 		"Compute-Node-3":             "lower-case",
 	} {
 		ctx := plugintest.NewContext(t).Allow("kubectl")
-		_, err := discover(ctx, request(node, map[string]any{"strip_domain": false}))
+		_, err := Discover(ctx, request(node, map[string]any{"strip_domain": false}))
 		require.Error(t, err, node)
 		assert.Contains(t, err.Error(), want)
 		assert.Empty(t, ctx.Calls(), "no kubectl for a name that cannot be a namespace")
@@ -284,7 +284,7 @@ func TestConfigFlagsReachKubectl(t *testing.T) {
 			append([]string{"get", "clientmounts.v1alpha6.dataworkflowservices.github.io", "-n", "compute-node-4", "-o", "json"}, flags...)...).
 		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/nnfstorages.json")),
 			append([]string{"get", "nnfstorages.nnf.cray.hpe.com", "-A", "-o", "json"}, flags...)...)
-	res, err := discover(ctx, request("compute-node-4", cfg))
+	res, err := Discover(ctx, request("compute-node-4", cfg))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"default/fluxjob-102-0", "default/projgfs"}, res.Filesystems)
 }
@@ -301,7 +301,7 @@ func TestBadConfig(t *testing.T) {
 		{map[string]any{"clientmount_version": "v1 alpha"}, `clientmount_version: "v1 alpha" is not an API version`},
 	} {
 		ctx := plugintest.NewContext(t).Allow("kubectl")
-		_, err := discover(ctx, request("compute-node-3", c.cfg))
+		_, err := Discover(ctx, request("compute-node-3", c.cfg))
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), c.want)
 		assert.Empty(t, ctx.Calls())
@@ -309,7 +309,7 @@ func TestBadConfig(t *testing.T) {
 	// An unknown key is a warning, not a failure.
 	ctx := plugintest.NewContext(t).Allow("kubectl").
 		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/compute-node-3.json")), cmArgs("compute-node-3")...)
-	res, err := discover(ctx, request("compute-node-3", map[string]any{"kubconfig": "/x"}))
+	res, err := Discover(ctx, request("compute-node-3", map[string]any{"kubconfig": "/x"}))
 	require.NoError(t, err)
 	assert.Equal(t, []string{`unknown config key "kubconfig" ignored`}, res.Details["config_warnings"])
 	require.NotEmpty(t, ctx.Logs())
@@ -360,7 +360,7 @@ func TestTrickyNative(t *testing.T) {
 			ctx := plugintest.NewContext(t).Allow("kubectl").
 				Script("kubectl", plugintest.Output(listOf(t, node, "fixtures/clientmounts-all.json", "tricky/clientmounts.json")), cmArgs(node)...).
 				Script("kubectl", plugintest.Output(storages), nnfArgs...)
-			res, err := discover(ctx, request(node, nil))
+			res, err := Discover(ctx, request(node, nil))
 			if want, ok := e.Errors[node]; ok {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), want)
@@ -381,7 +381,7 @@ func TestLabelsThatDisagreeAreNoted(t *testing.T) {
 	ctx := plugintest.NewContext(t).Allow("kubectl").
 		Script("kubectl", plugintest.Output(listOf(t, "compute-node-34", "tricky/clientmounts.json")), cmArgs("compute-node-34")...).
 		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/nnfstorages.json")), nnfArgs...)
-	res, err := discover(ctx, request("compute-node-34", nil))
+	res, err := Discover(ctx, request("compute-node-34", nil))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"default/fluxjob-102-0"}, res.Filesystems)
 	assert.Equal(t, true, res.Details["labels_incomplete"])
@@ -395,7 +395,7 @@ func TestLabelsThatDisagreeAreNoted(t *testing.T) {
 func TestOtherNamespacesNeverCount(t *testing.T) {
 	ctx := plugintest.NewContext(t).Allow("kubectl").
 		Script("kubectl", plugintest.Output(listOf(t, "", "tricky/clientmounts.json")), cmArgs("compute-node-3")...)
-	res, err := discover(ctx, request("compute-node-3", nil))
+	res, err := Discover(ctx, request("compute-node-3", nil))
 	require.NoError(t, err)
 	assert.Empty(t, res.Filesystems)
 	skipped := res.Details["skipped"].([]string)
@@ -412,7 +412,7 @@ func TestPinnedVersionNotServed(t *testing.T) {
 	ctx := plugintest.NewContext(t).Allow("kubectl").
 		Script("kubectl", notServed, cmArgs("compute-node-3")...).
 		Script("kubectl", plugintest.Output(readTestdata(t, "fixtures/clientmounts/compute-node-3.json")), unpinned...)
-	res, err := discover(ctx, request("compute-node-3", nil))
+	res, err := Discover(ctx, request("compute-node-3", nil))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"default/fluxjob-102-0", "default/projgfs"}, res.Filesystems)
 	assert.Equal(t, 2, res.Details["kubectl_calls"])
@@ -420,14 +420,14 @@ func TestPinnedVersionNotServed(t *testing.T) {
 
 	// CRDs not installed at all: both fail, the error says so.
 	ctx = plugintest.NewContext(t).Allow("kubectl").Script("kubectl", notServed)
-	res, err = discover(ctx, request("compute-node-3", nil))
+	res, err = Discover(ctx, request("compute-node-3", nil))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `error: the server doesn't have a resource type "clientmounts" (the API server does not serve this resource at that version: are the DWS/NNF CRDs installed? see clientmount_version and nnf_version)`)
 	assert.Equal(t, 2, res.Details["kubectl_calls"])
 
 	// A site's own pin is kept.
 	ctx = plugintest.NewContext(t).Allow("kubectl").Script("kubectl", notServed)
-	res, err = discover(ctx, request("compute-node-3", map[string]any{"clientmount_version": "v1alpha7"}))
+	res, err = Discover(ctx, request("compute-node-3", map[string]any{"clientmount_version": "v1alpha7"}))
 	require.Error(t, err)
 	assert.Equal(t, 1, res.Details["kubectl_calls"])
 	assert.Len(t, ctx.Calls(), 1)

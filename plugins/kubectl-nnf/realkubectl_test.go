@@ -1,4 +1,4 @@
-package main
+package kubectlnnf
 
 import (
 	"bytes"
@@ -133,7 +133,7 @@ func TestRealKubectlFixtures(t *testing.T) {
 		t.Run(node, func(t *testing.T) {
 			ctx := newExecContext(t, s)
 			s.ResetRequests()
-			res, err := discover(ctx, request(node, freshCache(t, nil)))
+			res, err := Discover(ctx, request(node, freshCache(t, nil)))
 			require.NoError(t, err)
 			assertMatches(t, e, node, res, false)
 			assert.Equal(t, 1, res.Details["kubectl_calls"])
@@ -152,7 +152,7 @@ func TestRealKubectlFixturesVerifiedWithLockTables(t *testing.T) {
 		t.Run(node, func(t *testing.T) {
 			ctx := newExecContext(t, s)
 			s.ResetRequests()
-			res, err := discover(ctx, request(node, freshCache(t, map[string]any{"verify_nnfstorage": true, "lock_table": true})))
+			res, err := Discover(ctx, request(node, freshCache(t, map[string]any{"verify_nnfstorage": true, "lock_table": true})))
 			require.NoError(t, err)
 			assertMatches(t, e, node, res, true)
 			calls := listCalls(s)
@@ -179,7 +179,7 @@ func TestRealKubectlTricky(t *testing.T) {
 		t.Run(node, func(t *testing.T) {
 			ctx := newExecContext(t, s)
 			s.ResetRequests()
-			res, err := discover(ctx, request(node, freshCache(t, nil)))
+			res, err := Discover(ctx, request(node, freshCache(t, nil)))
 			if want, ok := e.Errors[node]; ok {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), want)
@@ -220,7 +220,7 @@ func TestRealKubectlServerFaults(t *testing.T) {
 			s := startFake(t, fakekube.Options{})
 			s.Inject(tc.fault)
 			ctx := newExecContext(t, s)
-			res, err := discover(ctx, request("compute-node-3", freshCache(t, tc.cfg)))
+			res, err := Discover(ctx, request("compute-node-3", freshCache(t, tc.cfg)))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "kubectl failed while listing ClientMounts in namespace compute-node-3")
 			assert.Contains(t, err.Error(), tc.want)
@@ -234,7 +234,7 @@ func TestRealKubectlHangKilledAtDeadline(t *testing.T) {
 	s.Inject(fakekube.Fault{Hang: true})
 	ctx := newExecContext(t, s)
 	ctx.timeout = 1500 * time.Millisecond
-	_, err := discover(ctx, request("compute-node-3", freshCache(t, nil)))
+	_, err := Discover(ctx, request("compute-node-3", freshCache(t, nil)))
 	require.Error(t, err)
 	// Only the deadline kill produces this text; no wall-clock assertion.
 	assert.Equal(t, "kubectl timed out while listing ClientMounts in namespace compute-node-3", err.Error())
@@ -244,13 +244,13 @@ func TestRealKubectlNnfStoragesForbiddenWhenNeeded(t *testing.T) {
 	s := startFake(t, trickyOptions(t))
 	s.Inject(fakekube.Fault{Resource: "nnfstorages", Status: http.StatusForbidden})
 	ctx := newExecContext(t, s)
-	_, err := discover(ctx, request("compute-node-31", freshCache(t, nil)))
+	_, err := Discover(ctx, request("compute-node-31", freshCache(t, nil)))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "ClientMount labels do not name every NnfStorage and the NnfStorages could not be read")
 	assert.Contains(t, err.Error(), "Forbidden")
 
 	// Labels complete: verification is lost, the answer is not.
-	res, err := discover(ctx, request("compute-node-30", freshCache(t, map[string]any{"verify_nnfstorage": true})))
+	res, err := Discover(ctx, request("compute-node-30", freshCache(t, map[string]any{"verify_nnfstorage": true})))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"ns2/projgfs"}, res.Filesystems)
 	assert.Equal(t, byLabelOnly, res.Details["identified_by"])
@@ -262,7 +262,7 @@ func TestRealKubectlUnknownAPIVersion(t *testing.T) {
 	// Default pin v1alpha7 is gone: one retry with the server's preferred
 	// version; the answer stands, the unknown version and the fallback are
 	// flagged.
-	res, err := discover(ctx, request("compute-node-3", freshCache(t, nil)))
+	res, err := Discover(ctx, request("compute-node-3", freshCache(t, nil)))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"default/fluxjob-102-0", "default/projgfs"}, res.Filesystems)
 	assert.Equal(t, []string{"dataworkflowservices.github.io/v1alpha99"}, res.Details["unknown_api_versions"])
@@ -271,7 +271,7 @@ func TestRealKubectlUnknownAPIVersion(t *testing.T) {
 	assert.NotEmpty(t, ctx.logs)
 
 	// Pinned by the site to a version the server no longer serves.
-	res, err = discover(ctx, request("compute-node-3", freshCache(t, map[string]any{"clientmount_version": "v1alpha7"})))
+	res, err = Discover(ctx, request("compute-node-3", freshCache(t, map[string]any{"clientmount_version": "v1alpha7"})))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `the server doesn't have a resource type "clientmounts"`)
 	assert.Contains(t, err.Error(), "are the DWS/NNF CRDs installed?")
@@ -281,7 +281,7 @@ func TestRealKubectlUnknownAPIVersion(t *testing.T) {
 func TestRealKubectlCRDsNotInstalled(t *testing.T) {
 	s := startFake(t, fakekube.Options{OmitGroups: []string{"dataworkflowservices.github.io"}})
 	ctx := newExecContext(t, s)
-	_, err := discover(ctx, request("compute-node-3", freshCache(t, nil)))
+	_, err := Discover(ctx, request("compute-node-3", freshCache(t, nil)))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "doesn't have a resource type")
 	assert.Empty(t, s.ResourceRequests())
@@ -295,18 +295,18 @@ func TestRealKubectlWarmCacheMakesOneRequest(t *testing.T) {
 	s := startFake(t, fakekube.Options{})
 	ctx := newExecContext(t, s)
 	cfg := freshCache(t, nil)
-	_, err := discover(ctx, request("compute-node-3", cfg))
+	_, err := Discover(ctx, request("compute-node-3", cfg))
 	require.NoError(t, err)
 	s.ResetRequests()
-	_, err = discover(ctx, request("compute-node-3", cfg))
+	_, err = Discover(ctx, request("compute-node-3", cfg))
 	require.NoError(t, err)
 	assert.Len(t, s.Requests(), 1, "no discovery requests with a warm cache")
 
 	cfg = freshCache(t, map[string]any{"clientmount_version": ""})
-	_, err = discover(ctx, request("compute-node-3", cfg))
+	_, err = Discover(ctx, request("compute-node-3", cfg))
 	require.NoError(t, err)
 	s.ResetRequests()
-	_, err = discover(ctx, request("compute-node-3", cfg))
+	_, err = Discover(ctx, request("compute-node-3", cfg))
 	require.NoError(t, err)
 	assert.Greater(t, len(s.Requests()), 1, "documents kubectl's behaviour with clientmounts.<group>: if this fails, kubectl fixed it")
 }
@@ -315,7 +315,7 @@ func TestRealKubectlConnectionRefused(t *testing.T) {
 	s := startFake(t, fakekube.Options{})
 	ctx := newExecContext(t, s)
 	s.Close()
-	_, err := discover(ctx, request("compute-node-3", freshCache(t, nil)))
+	_, err := Discover(ctx, request("compute-node-3", freshCache(t, nil)))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "(exit status 1): ")
 	assert.Contains(t, err.Error(), "refused")
@@ -324,7 +324,7 @@ func TestRealKubectlConnectionRefused(t *testing.T) {
 func TestRealKubectlMissingBinary(t *testing.T) {
 	s := startFake(t, fakekube.Options{})
 	ctx := &missingKubectl{newExecContext(t, s)}
-	_, err := discover(ctx, request("compute-node-3", nil))
+	_, err := Discover(ctx, request("compute-node-3", nil))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "kubectl could not be run")
 	assert.Contains(t, err.Error(), "no such file or directory")

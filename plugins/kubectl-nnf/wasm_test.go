@@ -1,4 +1,4 @@
-package main
+package kubectlnnf
 
 import (
 	"context"
@@ -21,8 +21,8 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
 )
 
-// guestWasm is this strategy built as the real guest, once per test run
-// (never committed). Empty if the build failed; buildErr says why.
+// guestWasm is the real built-in module (plugins/builtin, which serves this
+// strategy), built once per test run (never committed). Empty if the build failed; buildErr says why.
 var (
 	guestWasm   string
 	buildErr    error
@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "kubectl-nnf tests:", err)
 		os.Exit(1)
 	}
-	guestWasm = filepath.Join(dir, "kubectl-nnf.wasm")
+	guestWasm = filepath.Join(dir, "builtin.wasm")
 	wazeroCache = filepath.Join(dir, "wazero-cache")
 	buildErr = buildGuest(guestWasm)
 	code := m.Run()
@@ -43,13 +43,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildGuest builds the package the way `make plugins` does.
+// buildGuest builds the built-in module the way `make plugins` does.
 func buildGuest(out string) error {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = "/usr/local/go/bin/go"
 	}
-	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, "../builtin")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("building the kubectl-nnf guest: %v\n%s", err, b)
@@ -83,13 +83,13 @@ func hostConfig(t testing.TB, s *fakekube.Server, kubeCache string, strategyCfg 
 	cmd.SetEnv = map[string]string{"KUBECONFIG": kc, "HOME": dir}
 	cmd.Timeout = 10 * time.Second
 	cfg.Commands["kubectl"] = cmd
-	st := cfg.Strategies[strategyName]
+	st := cfg.Strategies[Name]
 	st.File = guestWasm
 	st.Timeout = 15 * time.Second
 	if strategyCfg != nil {
 		st.Config = strategyCfg
 	}
-	cfg.Strategies[strategyName] = st
+	cfg.Strategies[Name] = st
 	return &cfg
 }
 
@@ -101,7 +101,7 @@ func newSource(t testing.TB, cfg *config.Config) *host.Source {
 }
 
 func runChain(src *host.Source, node string) discovery.Report {
-	return discovery.Run(context.Background(), src, []string{strategyName},
+	return discovery.Run(context.Background(), src, []string{Name},
 		discovery.Target{Node: node, Action: "reboot"}, true, 30*time.Second)
 }
 
@@ -172,7 +172,7 @@ func TestWasmThroughHostFixtures(t *testing.T) {
 				assert.Equal(t, 0, a.Calls[0].ExitCode)
 				if len(e.Computes[node]) > 0 {
 					assert.Equal(t, e.Computes[node], rep.Filesystems)
-					assert.Equal(t, strategyName, rep.Strategy)
+					assert.Equal(t, Name, rep.Strategy)
 				} else {
 					assert.Equal(t, []string{discovery.NoneDetected}, rep.Filesystems)
 				}
@@ -236,9 +236,9 @@ func TestWasmThroughHostFailures(t *testing.T) {
 	t.Run("kubectl not granted", func(t *testing.T) {
 		s := startFake(t, fakekube.Options{})
 		cfg := hostConfig(t, s, t.TempDir(), nil)
-		st := cfg.Strategies[strategyName]
+		st := cfg.Strategies[Name]
 		st.Allow = nil
-		cfg.Strategies[strategyName] = st
+		cfg.Strategies[Name] = st
 		a := runChain(newSource(t, cfg), "compute-node-3").Attempts[0]
 		assert.Equal(t, discovery.OutcomeDenied, a.Outcome, a.Error)
 		assert.Contains(t, a.Error, "kubectl is not granted to this strategy")

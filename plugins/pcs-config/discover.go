@@ -1,4 +1,4 @@
-package main
+package pcsconfig
 
 import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/pcmk"
@@ -16,7 +16,7 @@ var configCommands = []pcmk.Command{
 	{Name: "pcs", Args: []string{"cluster", "cib"}},
 }
 
-func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
+func Discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 	fstypes := req.ConfigStrings("fstypes", []string{"gfs2"})
 	details := map[string]any{"node": req.Node}
 

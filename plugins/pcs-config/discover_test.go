@@ -1,4 +1,4 @@
-package main
+package pcsconfig
 
 import (
 	"encoding/json"
@@ -49,7 +49,7 @@ func TestScenarios(t *testing.T) {
 		for node, want := range e.Configured {
 			t.Run(scenario+"/"+node, func(t *testing.T) {
 				ctx := scripted(t, cib)
-				res, err := discover(ctx, plugin.Request{Node: node, Action: "reboot"})
+				res, err := Discover(ctx, plugin.Request{Node: node, Action: "reboot"})
 				require.NoError(t, err)
 				assert.Equal(t, sorted(want), sorted(res.Filesystems))
 				assert.Len(t, ctx.Calls(), 1, "one cibadmin call answers")
@@ -79,7 +79,7 @@ func ids(list []map[string]any) []string {
 
 func TestDisabledClone(t *testing.T) {
 	cib := read(t, labDir, "disabled-clone", "cibadmin-Q-configuration.xml")
-	res, err := discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	res, err := Discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
 	disabled := detailList(res, "disabled")
@@ -91,7 +91,7 @@ func TestDisabledClone(t *testing.T) {
 
 func TestLocationBan(t *testing.T) {
 	cib := read(t, labDir, "location-ban", "cibadmin-Q-configuration.xml")
-	res, err := discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	res, err := Discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
 	excluded := detailList(res, "excluded")
@@ -99,7 +99,7 @@ func TestLocationBan(t *testing.T) {
 	assert.Contains(t, excluded[0]["reason"], "bans compute-node-3")
 
 	// The rule-based ban names compute-node-30 exactly, not compute-node-3.
-	res, err = discover(scripted(t, cib), plugin.Request{Node: "compute-node-30", Action: "reboot"})
+	res, err = Discover(scripted(t, cib), plugin.Request{Node: "compute-node-30", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-proj"}, res.Filesystems)
 	assert.Contains(t, detailList(res, "excluded")[0]["reason"], "rule")
@@ -109,7 +109,7 @@ func TestSharedLab(t *testing.T) {
 	cib := read(t, labDir, "shared-lab", "gfs2-stack", "cibadmin-Q.xml")
 	// Both gfs2 resources are configured but cannot run: the clone is
 	// disabled, and the group's LVM member before the Filesystem is.
-	res, err := discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	res, err := Discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Empty(t, res.Filesystems)
 	disabled := detailList(res, "disabled")
@@ -119,13 +119,13 @@ func TestSharedLab(t *testing.T) {
 	assert.Equal(t, "shared_vg1-clone", disabled[1]["clone"])
 	assert.Equal(t, []string{"dlm"}, res.Details["dlm_resources"])
 
-	res, err = discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot",
+	res, err = Discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot",
 		Config: map[string]any{"fstypes": []any{"tmpfs"}}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"scratchfs"}, res.Filesystems)
 
 	// A node the CIB does not know runs nothing; prefix names do not match.
-	res, err = discover(scripted(t, cib), plugin.Request{Node: "compute-node-30", Action: "reboot",
+	res, err = Discover(scripted(t, cib), plugin.Request{Node: "compute-node-30", Action: "reboot",
 		Config: map[string]any{"fstypes": []any{"tmpfs"}}})
 	require.NoError(t, err)
 	assert.Empty(t, res.Filesystems)
@@ -135,7 +135,7 @@ func TestSharedLab(t *testing.T) {
 
 func TestStandbyNodeStillReported(t *testing.T) {
 	cib := read(t, labDir, "standby-none", "cibadmin-Q-configuration.xml")
-	res, err := discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	res, err := Discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
 	assert.Equal(t, true, res.Details["node_standby"])
@@ -145,7 +145,7 @@ func TestFallbacksAndErrors(t *testing.T) {
 	cib := read(t, labDir, "location-ban", "cibadmin-Q.xml")
 	// cibadmin not granted: `pcs cluster cib` prints the same CIB.
 	ctx := plugintest.NewContext(t).Allow("pcs").Script("pcs", plugintest.Output(cib), "cluster", "cib")
-	res, err := discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
+	res, err := Discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(res.Filesystems))
 	assert.Equal(t, "pcs cluster cib", res.Details["config_source"])
@@ -153,7 +153,7 @@ func TestFallbacksAndErrors(t *testing.T) {
 	// A resources-only document cannot answer placement: next source.
 	resOnly := read(t, labDir, "shared-lab", "gfs2-stack", "cibadmin-Q-resources.xml")
 	ctx = scripted(t, resOnly).Script("pcs", plugintest.Output(cib), "cluster", "cib")
-	res, err = discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
+	res, err = Discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Len(t, res.Filesystems, 2)
 	assert.Contains(t, res.Details["config_failures"].([]string)[0], "no <configuration>")
@@ -163,21 +163,15 @@ func TestFallbacksAndErrors(t *testing.T) {
 	ctx = plugintest.NewContext(t).Allow("cibadmin", "pcs").
 		Script("cibadmin", plugintest.Fail(105, stderr), cibadminArgs...).
 		Script("pcs", plugintest.Fail(1, "Error: unable to get cib"), "cluster", "cib")
-	_, err = discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
+	_, err = Discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "status 105: Could not connect to the CIB")
 	assert.Contains(t, err.Error(), "pcs cluster cib: command exited with status 1: Error: unable to get cib")
 
 	ctx = plugintest.NewContext(t).Allow("cibadmin").
 		Script("cibadmin", plugintest.Output([]byte("<cib><configuration>")), cibadminArgs...)
-	_, err = discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
+	_, err = Discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
 	assert.ErrorContains(t, err, "not valid XML")
-}
-
-func TestRegistered(t *testing.T) {
-	name, fn := plugin.Registered()
-	assert.Equal(t, "pcs-config", name)
-	assert.NotNil(t, fn)
 }
 
 func sorted(s []string) []string {
@@ -192,11 +186,11 @@ func sorted(s []string) []string {
 // gfs2-home on compute-node-3 only).
 func TestOptInAndColocation(t *testing.T) {
 	cib := read(t, "..", "internal", "pcmk", "testdata", "placement", "opt-in", "cibadmin-Q-configuration.xml")
-	res, err := discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	res, err := Discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
 
-	res, err = discover(scripted(t, cib), plugin.Request{Node: "compute-node-30", Action: "reboot"})
+	res, err = Discover(scripted(t, cib), plugin.Request{Node: "compute-node-30", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Empty(t, res.Filesystems)
 	reasons := map[string]string{}

@@ -1,11 +1,8 @@
-// Command pcs-config is the built-in discovery strategy that reads the
+// Package pcsconfig is the built-in discovery strategy that reads the
 // Pacemaker configuration for GFS2 Filesystem resources that may run on the
-// fenced node. It is built as a WASI reactor (see the Makefile); main never
-// runs.
-package main
+// fenced node. plugins/builtin registers Discover in the agent's built-in
+// WebAssembly module; the logic is plain Go, tested natively. See README.md.
+package pcsconfig
 
-import "github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
-
-func init() { plugin.Register("pcs-config", discover) }
-
-func main() {}
+// Name is the name this strategy registers under (strategies.pcs-config).
+const Name = "pcs-config"

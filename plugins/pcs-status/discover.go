@@ -1,4 +1,4 @@
-package main
+package pcsstatus
 
 import (
 	"strings"
@@ -30,7 +30,7 @@ var configCommands = []pcmk.Command{
 // crm_mon view as text. It needs the CIB to expand collapsed clone lines.
 var textCommand = pcmk.Command{Name: "pcs", Args: []string{"status", "resources"}}
 
-func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
+func Discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 	fstypes := req.ConfigStrings("fstypes", []string{"gfs2"})
 	details := map[string]any{"node": req.Node}
 

@@ -1,4 +1,4 @@
-package main
+package pcsstatus
 
 import (
 	"encoding/json"
@@ -59,7 +59,7 @@ func TestScenarios(t *testing.T) {
 		for node, want := range e.Active {
 			t.Run(scenario+"/"+node, func(t *testing.T) {
 				ctx := scripted(t, mon, cib)
-				res, err := discover(ctx, plugin.Request{Node: node, Action: "reboot"})
+				res, err := Discover(ctx, plugin.Request{Node: node, Action: "reboot"})
 				require.NoError(t, err)
 				assert.Equal(t, sorted(want), sorted(res.Filesystems))
 				if dlm, ok := e.DLMActive[node]; ok {
@@ -94,7 +94,7 @@ func TestSharedLab(t *testing.T) {
 
 	// rabbit-node-1 runs dlm (a Dummy called dlm) and a tmpfs Filesystem.
 	ctx := scripted(t, mon, cib)
-	res, err := discover(ctx, plugin.Request{Node: "rabbit-node-1", Action: "reboot"})
+	res, err := Discover(ctx, plugin.Request{Node: "rabbit-node-1", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Empty(t, res.Filesystems)
 	assert.Equal(t, true, res.Details["dlm_active"])
@@ -104,7 +104,7 @@ func TestSharedLab(t *testing.T) {
 
 	// The fstypes setting widens what counts.
 	ctx = scripted(t, mon, cib)
-	res, err = discover(ctx, plugin.Request{Node: "rabbit-node-1", Action: "reboot",
+	res, err = Discover(ctx, plugin.Request{Node: "rabbit-node-1", Action: "reboot",
 		Config: map[string]any{"fstypes": []any{"gfs2", "tmpfs"}}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"scratchfs"}, res.Filesystems)
@@ -115,7 +115,7 @@ func TestSharedLab(t *testing.T) {
 
 	// Offline compute-node-3 runs nothing: one crm_mon call, no cibadmin.
 	ctx = scripted(t, mon, cib)
-	res, err = discover(ctx, plugin.Request{Node: "compute-node-3", Action: "off"})
+	res, err = Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "off"})
 	require.NoError(t, err)
 	assert.Empty(t, res.Filesystems)
 	assert.Equal(t, false, res.Details["dlm_active"])
@@ -124,7 +124,7 @@ func TestSharedLab(t *testing.T) {
 
 	// A name that only prefixes a cluster node is not that node.
 	ctx = scripted(t, mon, cib)
-	res, err = discover(ctx, plugin.Request{Node: "rabbit-node-10", Action: "off"})
+	res, err = Discover(ctx, plugin.Request{Node: "rabbit-node-10", Action: "off"})
 	require.NoError(t, err)
 	assert.Empty(t, res.Filesystems)
 	assert.Equal(t, false, res.Details["node_in_cluster"])
@@ -139,7 +139,7 @@ func TestFallsBackToPcs(t *testing.T) {
 	ctx := plugintest.NewContext(t).Allow("pcs").
 		Script("pcs", plugintest.Output(pcsStatus), "status", "xml").
 		Script("pcs", plugintest.Output(pcsCIB), "cluster", "cib")
-	res, err := discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	res, err := Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
 	assert.Equal(t, "pcs status xml", res.Details["status_source"])
@@ -154,7 +154,7 @@ func TestFallsBackToPcs(t *testing.T) {
 		Script("crm_mon", plugintest.Output(noCIB), crmMonArgs...).
 		Script("pcs", plugintest.Output(pcsStatus), "status", "xml").
 		Script("cibadmin", plugintest.Output(pcsCIB), cibadminArgs...)
-	res, err = discover(ctx, plugin.Request{Node: "compute-node-30", Action: "reboot"})
+	res, err = Discover(ctx, plugin.Request{Node: "compute-node-30", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-proj"}, res.Filesystems)
 	assert.Contains(t, res.Details["status_failures"].([]string)[0], "Could not connect to the CIB")
@@ -168,7 +168,7 @@ func TestErrors(t *testing.T) {
 	ctx := plugintest.NewContext(t).Allow("crm_mon", "pcs").
 		Script("crm_mon", plugintest.Fail(102, "crm_mon: Connection to cluster failed"), crmMonArgs...).
 		Script("pcs", plugintest.Response{Err: errors.New("exec: /usr/sbin/pcs: no such file")})
-	_, err := discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	_, err := Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cannot read Pacemaker status")
 	assert.Contains(t, err.Error(), "status 102: crm_mon: Connection to cluster failed")
@@ -180,7 +180,7 @@ func TestErrors(t *testing.T) {
 	ctx = plugintest.NewContext(t).Allow("crm_mon", "cibadmin").
 		Script("crm_mon", plugintest.Output(mon), crmMonArgs...).
 		Script("cibadmin", plugintest.Fail(105, noCIBStderr), cibadminArgs...)
-	_, err = discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	_, err = Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "gfs2-home")
 	assert.Contains(t, err.Error(), "Could not connect to the CIB")
@@ -194,7 +194,7 @@ func TestErrors(t *testing.T) {
 		"cut":       plugintest.Output(mon[:len(mon)/2]),
 	} {
 		ctx = plugintest.NewContext(t).Allow("crm_mon").Script("crm_mon", resp, crmMonArgs...)
-		_, err = discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+		_, err = Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 		assert.Error(t, err, name)
 	}
 }
@@ -211,7 +211,7 @@ func TestTextFallback(t *testing.T) {
 		Script("pcs", plugintest.Output([]byte("Segmentation fault")), "status", "xml").
 		Script("pcs", plugintest.Output(text), "status", "resources").
 		Script("cibadmin", plugintest.Output(cib), cibadminArgs...)
-	res, err := discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	res, err := Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(res.Filesystems))
 	assert.Equal(t, "pcs status resources", res.Details["status_source"])
@@ -225,14 +225,8 @@ func TestTextFallback(t *testing.T) {
 		Script("pcs", plugintest.Fail(1, "Error: unable to get cib"), "status", "xml").
 		Script("pcs", plugintest.Output(append(text, "  * Bundle Set: web [registry/httpd]:\n"...)), "status", "resources").
 		Script("cibadmin", plugintest.Output(cib), cibadminArgs...)
-	_, err = discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	_, err = Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	assert.ErrorContains(t, err, "Bundle Set")
-}
-
-func TestRegistered(t *testing.T) {
-	name, fn := plugin.Registered()
-	assert.Equal(t, "pcs-status", name)
-	assert.NotNil(t, fn)
 }
 
 func sorted(s []string) []string {
@@ -250,7 +244,7 @@ func TestFailedFilesystem(t *testing.T) {
 		dir := filepath.Join("..", "internal", "pcmk", "testdata", "failures", scenario)
 		t.Run(scenario, func(t *testing.T) {
 			ctx := scripted(t, read(t, dir, "crm_mon-status.xml"), read(t, dir, "cibadmin-Q-resources.xml"))
-			res, err := discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+			res, err := Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 			require.NoError(t, err)
 			assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(res.Filesystems))
 			failed := map[string]any{}
@@ -264,13 +258,13 @@ func TestFailedFilesystem(t *testing.T) {
 				Script("pcs", plugintest.Fail(1, "Error: crm_mon failed"), "status", "xml").
 				Script("pcs", plugintest.Output(read(t, dir, "pcs-status-resources.txt")), "status", "resources").
 				Script("cibadmin", plugintest.Output(read(t, dir, "cibadmin-Q-resources.xml")), cibadminArgs...)
-			res, err = discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+			res, err = Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 			require.NoError(t, err)
 			assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(res.Filesystems))
 
 			// Other nodes keep their own answer.
 			ctx = scripted(t, read(t, dir, "crm_mon-status.xml"), read(t, dir, "cibadmin-Q-resources.xml"))
-			res, err = discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
+			res, err = Discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
 			require.NoError(t, err)
 			assert.Empty(t, res.Filesystems)
 		})
@@ -284,7 +278,7 @@ func TestFailedFilesystem(t *testing.T) {
 func TestConfigChangedBetweenReads(t *testing.T) {
 	ctx := scripted(t, read(t, labDir, "node-lost", "crm_mon-1-xml-inactive.xml"),
 		read(t, labDir, "disabled-clone", "cibadmin-Q.xml"))
-	res, err := discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
+	res, err := Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
 	assert.Equal(t, []string{"gfs2-proj", "xfs-scratch"}, res.Details["unconfigured_filesystems"])

@@ -1,10 +1,8 @@
-// Command pcs-status is the built-in discovery strategy that asks Pacemaker
+// Package pcsstatus is the built-in discovery strategy that asks Pacemaker
 // which GFS2 Filesystem resources are active on the fenced node right now.
-// It is built as a WASI reactor (see the Makefile); main never runs.
-package main
+// plugins/builtin registers Discover in the agent's built-in WebAssembly
+// module; the logic is plain Go, tested natively. See README.md.
+package pcsstatus
 
-import "github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
-
-func init() { plugin.Register("pcs-status", discover) }
-
-func main() {}
+// Name is the name this strategy registers under (strategies.pcs-status).
+const Name = "pcs-status"

@@ -25,7 +25,7 @@ import (
 
 var (
 	labDir   = filepath.Join("..", "..", "..", "testdata", "pacemaker")
-	wasmDir  string // pcs-status.wasm and pcs-config.wasm, built for this run
+	wasmDir  string // builtin.wasm (the module serving every built-in strategy), built for this run
 	cacheDir string // one compile cache: compile once per module
 )
 
@@ -46,20 +46,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// build compiles the strategies exactly as `make plugins` does.
+// build compiles the built-in module exactly as `make plugins` does.
 func build() error {
-	for _, name := range []string{"pcs-status", "pcs-config"} {
-		out := filepath.Join(wasmDir, name+".wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, "../../"+name)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: %v\n%s", name, err, b)
-		}
-		if err := os.Chmod(out, 0o644); err != nil { // the host refuses writable modules
-			return err
-		}
+	out := filepath.Join(wasmDir, host.BuiltinModule)
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, "../../builtin")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("plugins/builtin: %v\n%s", err, b)
 	}
-	return nil
+	return os.Chmod(out, 0o644) // the host refuses writable modules
 }
 
 type expectation struct {

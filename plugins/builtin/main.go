@@ -1,0 +1,26 @@
+// Command builtin is the agent's built-in WebAssembly module: one WASI
+// reactor that serves the three built-in discovery strategies. One module
+// rather than three because every module a fence loads costs its own
+// compile-cache hit (wazero validates about 10 ms per MB, and a Go guest is
+// at least 1.8 MB of runtime) and its own instance: a chain that reaches
+// pcs-config pays one load instead of three (docs/PERFORMANCE.md). The host
+// still calls each strategy under its own name, timeout and command grants.
+//
+// Built by `make plugins` as bin/plugins/builtin.wasm; main never runs.
+package main
+
+import (
+	kubectlnnf "github.com/NearNodeFlash/fence-gfs2-recorder/plugins/kubectl-nnf"
+	pcsconfig "github.com/NearNodeFlash/fence-gfs2-recorder/plugins/pcs-config"
+	pcsstatus "github.com/NearNodeFlash/fence-gfs2-recorder/plugins/pcs-status"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
+)
+
+// In discovery.order's default order, which is also what fgr_info lists.
+func init() {
+	plugin.Register(kubectlnnf.Name, kubectlnnf.Discover)
+	plugin.Register(pcsstatus.Name, pcsstatus.Discover)
+	plugin.Register(pcsconfig.Name, pcsconfig.Discover)
+}
+
+func main() {}
