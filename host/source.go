@@ -14,11 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/host/execcap"
@@ -40,6 +42,12 @@ type Source struct {
 	// as the command (docs/PERFORMANCE.md). Set it before the first
 	// Strategy call.
 	Prefetch bool
+
+	// CompileWorkers is how many goroutines compile a module's functions
+	// when the compile cache misses (wazero's experimental
+	// WithCompilationWorkers); 0 means one per CPU. A cache hit does not
+	// compile. Set it before the first Strategy call.
+	CompileWorkers int
 
 	mu     sync.Mutex
 	loads  map[moduleKey]*loading // finished or in flight; failed loads are dropped so they are retried
@@ -202,7 +210,11 @@ func (s *Source) prefetchAfter(name string) {
 // strategy that asked for it, so a wrong ABI version or a crashing init is a
 // load error.
 func (s *Source) load(ctx context.Context, loc Location, settings config.Strategy) (*module, error) {
-	cm, rt, took, err := s.eng.compile(ctx, loc, settings.MemoryLimit)
+	workers := s.CompileWorkers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	cm, rt, took, err := s.eng.compile(experimental.WithCompilationWorkers(ctx, workers), loc, settings.MemoryLimit)
 	if err != nil {
 		return nil, err
 	}

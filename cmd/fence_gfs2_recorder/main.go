@@ -79,6 +79,11 @@ func hostSource(cfg *config.Config, logger *slog.Logger) (discovery.Source, func
 	// Load the next strategy while the current one waits on its command.
 	// FGR_PREFETCH=0 switches it off, only to measure it (make bench).
 	src.Prefetch = os.Getenv("FGR_PREFETCH") != "0"
+	// A cold compile uses every CPU; FGR_COMPILE_WORKERS=1 compiles on one,
+	// only to measure it (make bench).
+	if os.Getenv("FGR_COMPILE_WORKERS") == "1" {
+		src.CompileWorkers = 1
+	}
 	return src, src.Close
 }
 
