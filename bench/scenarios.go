@@ -23,9 +23,10 @@ const (
 
 // lab is the temporary world one bench run lives in.
 type lab struct {
-	dir     string
-	agent   string
-	plugins string
+	dir      string
+	agent    string
+	plugins  string
+	separate string // one module per built-in strategy (bench/separate), for the lever-off rows
 	stub    string
 	emptyKL string // an empty kubectl List
 	python  string
@@ -36,7 +37,7 @@ type lab struct {
 
 func run(binDir string, runs, coldRuns, storm int, out string) error {
 	l := &lab{agent: mustAbs(filepath.Join(binDir, "fence_gfs2_recorder")), plugins: mustAbs(filepath.Join(binDir, "plugins"))}
-	for _, f := range []string{l.agent, filepath.Join(l.plugins, "kubectl-nnf.wasm"), kubectlFound, pcmkScenario} {
+	for _, f := range []string{l.agent, filepath.Join(l.plugins, "builtin.wasm"), kubectlFound, pcmkScenario} {
 		if _, err := os.Stat(f); err != nil {
 			return fmt.Errorf("%v (run from the repository root after make build)", err)
 		}
@@ -49,6 +50,18 @@ func run(binDir string, runs, coldRuns, storm int, out string) error {
 	l.stub = filepath.Join(l.dir, "stub")
 	if b, err := exec.Command("go", "build", "-o", l.stub, "./bench/stub").CombinedOutput(); err != nil {
 		return fmt.Errorf("build stub: %v\n%s", err, b)
+	}
+	l.separate = filepath.Join(l.dir, "separate")
+	for _, name := range []string{"kubectl-nnf", "pcs-status", "pcs-config"} {
+		out := filepath.Join(l.separate, name+".wasm")
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, "./bench/separate/"+name)
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build bench/separate/%s: %v\n%s", name, err, b)
+		}
+		if err := os.Chmod(out, 0o644); err != nil {
+			return err
+		}
 	}
 	l.emptyKL = filepath.Join(l.dir, "empty-list.json")
 	if err := os.WriteFile(l.emptyKL, []byte(`{"apiVersion":"v1","items":[],"kind":"List","metadata":{"resourceVersion":""}}`+"\n"), 0o644); err != nil {
@@ -103,7 +116,10 @@ type scenario struct {
 	order  []string
 	mode   string
 	stubs  map[string]string // command -> file the stub prints
-	extra  string            // more YAML
+	extra  string            // more YAML under commands:
+	// separate loads each built-in strategy from a module of its own
+	// (bench/separate) instead of the one built-in module.
+	separate bool
 	logDir string
 	cfg    string
 }
@@ -128,6 +144,12 @@ func (l *lab) write(s *scenario) error {
 		}
 	}
 	b.WriteString(s.extra)
+	if s.separate {
+		b.WriteString("strategies:\n")
+		for _, name := range s.order {
+			fmt.Fprintf(&b, "  %s:\n    file: %s\n", name, filepath.Join(l.separate, name+".wasm"))
+		}
+	}
 	return os.WriteFile(s.cfg, []byte(b.String()), 0o600)
 }
 
@@ -209,7 +231,27 @@ func (l *lab) firstAnswers(runs int) error {
 		return err
 	}
 	p.env = fencedEnv(s.cfg, "GOGC=100")
-	return l.add(repeat("3. (lever off: host GC on, GOGC=100)", runs, p, nil))
+	if err := l.add(repeat("3. (lever off: host GC on, GOGC=100)", runs, p, nil)); err != nil {
+		return err
+	}
+	return l.separately(runs, l.firstAnswersScenario("first-separate", ""), "3", "compute-node-3", "kubectl-nnf", []string{"default/fluxjob-102-0", "default/projgfs"})
+}
+
+// separately runs s with one module per built-in strategy (the agent before
+// plugins/builtin): the lever-off row of the one built-in module.
+func (l *lab) separately(runs int, s *scenario, num, target, strategy string, fs []string) error {
+	s.separate = true
+	if err := l.write(s); err != nil {
+		return err
+	}
+	if err := l.warm(s); err != nil {
+		return err
+	}
+	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence(target)}
+	if err := l.add(repeat(num+". (lever off: one module per strategy)", runs, p, nil)); err != nil {
+		return err
+	}
+	return l.expect(s.logDir, target, strategy, fs)
 }
 
 func (l *lab) allThree(runs int) error {
@@ -228,20 +270,39 @@ func (l *lab) allThree(runs int) error {
 	if err := l.add(repeat("4. (lever off: host GC on, GOGC=100)", runs, p, nil)); err != nil {
 		return err
 	}
+	s.separate = true // pcs-status then pcs-config loads while crm_mon runs
+	if err := l.write(s); err != nil {
+		return err
+	}
 	p.env = fencedEnv(s.cfg, "FGR_PREFETCH=0")
-	return l.add(repeat("4. (lever off: no prefetch, FGR_PREFETCH=0)", runs, p, nil))
+	if err := l.add(repeat("4. (lever off: no prefetch, FGR_PREFETCH=0; one module per strategy)", runs, p, nil)); err != nil {
+		return err
+	}
+	return l.separately(runs, l.allThreeScenario("all3-separate"), "4", "compute-node-4", "pcs-config", []string{"gfs2-home", "gfs2-proj"})
 }
 
-// coldCache: scenario 4 with a new, empty cache directory every run.
+// coldCache: scenario 4 with a new, empty cache directory every run, with
+// the built-in module and with one module per strategy.
 func (l *lab) coldCache(runs int) error {
-	s := l.allThreeScenario("cold")
+	if err := l.coldCacheOf(runs, l.allThreeScenario("cold"), "5. as 4, empty compile cache"); err != nil {
+		return err
+	}
+	if err := l.coldCacheOf(runs, l.allThreeScenario("cold-1cpu"), "5. (lever off: compile on one CPU, FGR_COMPILE_WORKERS=1)", "FGR_COMPILE_WORKERS=1"); err != nil {
+		return err
+	}
+	s := l.allThreeScenario("cold-separate")
+	s.separate = true
+	return l.coldCacheOf(runs, s, "5. (lever off: one module per strategy)")
+}
+
+func (l *lab) coldCacheOf(runs int, s *scenario, name string, env ...string) error {
 	if err := l.write(s); err != nil {
 		return err
 	}
 	ss := make([]sample, 0, runs)
 	for i := 0; i < runs; i++ {
 		dir := filepath.Join(l.dir, fmt.Sprintf("cold-cache-%d", i))
-		smp, err := runProc(proc{path: l.agent, env: fencedEnv(s.cfg, "FENCE_GFS2_RECORDER_CACHE_DIR="+dir), stdin: fence("compute-node-4")})
+		smp, err := runProc(proc{path: l.agent, env: fencedEnv(s.cfg, append(env, "FENCE_GFS2_RECORDER_CACHE_DIR="+dir)...), stdin: fence("compute-node-4")})
 		if err != nil {
 			return err
 		}
@@ -251,7 +312,7 @@ func (l *lab) coldCache(runs int) error {
 	if err := l.expect(s.logDir, "compute-node-4", "pcs-config", []string{"gfs2-home", "gfs2-proj"}); err != nil {
 		return err
 	}
-	return l.add(summarize("5. as 4, empty compile cache", ss), nil)
+	return l.add(summarize(name, ss), nil)
 }
 
 // realKubectl: kubectl-nnf with the real kubectl against the loopback fake
@@ -321,8 +382,24 @@ func (l *lab) realKubectl(runs int) error {
 	if err := l.add(repeat("6b. real kubectl empty, then pcs-status, pcs-config", runs, p, nil)); err != nil {
 		return err
 	}
+	if err := l.expect(s2.logDir, "compute-node-6", "pcs-config", []string{"gfs2-home", "gfs2-proj"}); err != nil {
+		return err
+	}
+	// Prefetching only matters between modules: with one module per
+	// strategy, pcs-status's loads while kubectl runs.
+	s2.name, s2.separate = "kubectl-all3-separate", true
+	if err := l.write(s2); err != nil {
+		return err
+	}
+	if err := l.warm(s2); err != nil {
+		return err
+	}
+	p = proc{path: l.agent, env: fencedEnv(s2.cfg), stdin: fence("compute-node-6")}
+	if err := l.add(repeat("6b. (lever off: one module per strategy)", runs, p, nil)); err != nil {
+		return err
+	}
 	p.env = fencedEnv(s2.cfg, "FGR_PREFETCH=0")
-	if err := l.add(repeat("6b. (lever off: no prefetch, FGR_PREFETCH=0)", runs, p, nil)); err != nil {
+	if err := l.add(repeat("6b. (lever off: one module per strategy, no prefetch)", runs, p, nil)); err != nil {
 		return err
 	}
 	return l.expect(s2.logDir, "compute-node-6", "pcs-config", []string{"gfs2-home", "gfs2-proj"})
