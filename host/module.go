@@ -132,5 +132,15 @@ func (info moduleInfo) serves(name string) error {
 	if len(info.Strategies) <= 1 || slices.Contains(info.Strategies, name) {
 		return nil
 	}
-	return fmt.Errorf("the module serves strategies %s, not %s", strings.Join(info.Strategies, ", "), name)
+	return &NotServedError{Name: name, Serves: info.Strategies}
+}
+
+// NotServedError is a module loaded as a strategy it does not serve.
+type NotServedError struct {
+	Name   string   // the strategy it was loaded as
+	Serves []string // what its fgr_info lists
+}
+
+func (e *NotServedError) Error() string {
+	return "the module serves strategies " + strings.Join(e.Serves, ", ") + ", not " + e.Name
 }

@@ -7,6 +7,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -151,6 +152,12 @@ func verify(ctx context.Context, cfg *config.Config, args []string, stdout, stde
 	}
 	file := args[0]
 	st := host.InspectFile(ctx, cfg, nameFromFile(file), file)
+	// A module serving several strategies (builtin.wasm) is not named
+	// after any of them: check it as the first it serves.
+	var ns *host.NotServedError
+	if errors.As(st.Err, &ns) {
+		st = host.InspectFile(ctx, cfg, ns.Serves[0], file)
+	}
 	if st.Err != nil {
 		fmt.Fprintf(stderr, "NOT VERIFIED: %v\n", st.Err)
 		return 1

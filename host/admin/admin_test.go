@@ -18,7 +18,8 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 )
 
-var testerWasm, tmpRoot string
+// testerWasm serves one strategy; multiWasm serves two, alpha and beta.
+var testerWasm, multiWasm, tmpRoot string
 
 // TestMain builds the host's test guest from source (nothing compiled is
 // committed).
@@ -30,13 +31,16 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testerWasm = filepath.Join(tmpRoot, "tester.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", testerWasm, "../testdata/guests/tester")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the test guest: %v\n%s", err, b)
-		os.Exit(1)
+	multiWasm = filepath.Join(tmpRoot, "multi.wasm")
+	for out, src := range map[string]string{testerWasm: "../testdata/guests/tester", multiWasm: "../testdata/guests/multi"} {
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, src)
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building the test guest %s: %v\n%s", src, err, b)
+			os.Exit(1)
+		}
+		_ = os.Chmod(out, 0o644)
 	}
-	_ = os.Chmod(testerWasm, 0o644)
 	code := m.Run()
 	os.RemoveAll(tmpRoot)
 	os.Exit(code)
@@ -103,6 +107,14 @@ func TestVerifyPair(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "NOT VERIFIED")
 	assert.Contains(t, errOut, "is not a usable WebAssembly module")
+}
+
+// A module serving several strategies is verified as a module, not under
+// its file name, and says what it serves.
+func TestVerifyModuleServingSeveralStrategies(t *testing.T) {
+	code, out, errOut := runMain(t, testConfig(t), "verify", multiWasm)
+	assert.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `verified: `+multiWasm+`: ABI 1, strategies alpha, beta, sdk "go-sdk/`)
 }
 
 func TestWarmFillsTheCache(t *testing.T) {
