@@ -17,11 +17,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
@@ -29,21 +31,29 @@ import (
 
 func BenchmarkPhases(b *testing.B) {
 	ctx := context.Background()
-	for _, g := range []string{"empty", "tester"} {
+	// The agent's real built-in module (plugins/builtin), next to the
+	// smallest SDK guest and the test guest.
+	if err := buildGoGuest("../plugins/builtin", guest("builtin")); err != nil {
+		b.Fatal(err)
+	}
+	for _, g := range []string{"empty", "tester", "builtin"} {
 		bin, err := os.ReadFile(guest(g))
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run("compile-cold/"+g, func(b *testing.B) {
-			b.ReportMetric(float64(len(bin)), "wasm-bytes")
-			for i := 0; i < b.N; i++ {
-				rt := wazero.NewRuntimeWithConfig(ctx, (&engine{}).runtimeConfig(1024))
-				if _, err := rt.CompileModule(ctx, bin); err != nil {
-					b.Fatal(err)
+		for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
+			b.Run(fmt.Sprintf("compile-cold-%d-workers/%s", workers, g), func(b *testing.B) {
+				b.ReportMetric(float64(len(bin)), "wasm-bytes")
+				wctx := experimental.WithCompilationWorkers(ctx, workers)
+				for i := 0; i < b.N; i++ {
+					rt := wazero.NewRuntimeWithConfig(ctx, (&engine{}).runtimeConfig(1024))
+					if _, err := rt.CompileModule(wctx, bin); err != nil {
+						b.Fatal(err)
+					}
+					rt.Close(ctx)
 				}
-				rt.Close(ctx)
-			}
-		})
+			})
+		}
 		b.Run("compile-cache-hit/"+g, func(b *testing.B) {
 			dir := b.TempDir()
 			warmCache(b, dir, bin)
