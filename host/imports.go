@@ -31,6 +31,9 @@ type callState struct {
 	// onExec runs once, when the guest first asks for a command: the host
 	// is about to sit idle waiting for it (Source.Prefetch).
 	onExec func()
+	// head is a command started before the guest asked (headstart.go); the
+	// guest's first request either claims it or ends it.
+	head *headStart
 }
 
 type callStateKey struct{}
@@ -119,7 +122,12 @@ func runExec(ctx context.Context, st *callState, mod api.Module, ptr, n uint32) 
 			return fail(call, flagStartFailed, "argument contains a NUL byte")
 		}
 	}
-	res := execcap.Run(ctx, cmd, req.Args)
+	res, ok := st.claimHeadStart(ctx, req)
+	if ok {
+		call.HeadStart = true
+	} else {
+		res = execcap.Run(ctx, cmd, req.Args)
+	}
 	var flags uint32
 	if res.TimedOut {
 		flags |= flagTimedOut
@@ -147,6 +155,24 @@ func runExec(ctx context.Context, st *callState, mod api.Module, ptr, n uint32) 
 		"exit_code", res.ExitCode, "duration", res.Duration, "stdout_bytes", len(res.Stdout),
 		"timed_out", res.TimedOut, "truncated", call.Truncated)
 	return encodeFrame(int32(res.ExitCode), flags, res.Stdout, res.Stderr, errMsg), call
+}
+
+// claimHeadStart returns the result of the command started ahead for this
+// call when the request is exactly that command; any other first request
+// ends it. Only the first request may claim it.
+func (st *callState) claimHeadStart(ctx context.Context, req execRequest) (execcap.Result, bool) {
+	h := st.head
+	if h == nil {
+		return execcap.Result{}, false
+	}
+	st.head = nil
+	if !h.matches(req.Name, req.Args) {
+		h.cancel()
+		st.logger.Debug("head start: the strategy asked for another command; ended the early one",
+			"strategy", st.strategy, "started", h.args, "asked", req.Args)
+		return execcap.Result{}, false
+	}
+	return h.wait(ctx)
 }
 
 // hostTake copies the pending frame into the guest's buffer when it fits and

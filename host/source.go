@@ -43,6 +43,10 @@ type Source struct {
 	// Strategy call.
 	Prefetch bool
 
+	// HeadStart starts the first strategy's remembered first command while
+	// its module loads (headstart.go). Set it before Prepare.
+	HeadStart bool
+
 	// CompileWorkers is how many goroutines compile a module's functions
 	// when the compile cache misses (wazero's experimental
 	// WithCompilationWorkers); 0 means one per CPU. A cache hit does not
@@ -58,6 +62,7 @@ type Source struct {
 	lateClose bool
 	bg        context.Context // prefetch loads; cancelled by Close
 	bgCancel  context.CancelFunc
+	head      *headStart // started by Prepare, not yet handed to its strategy
 }
 
 // moduleKey identifies a shareable module: wazero fixes the memory limit
@@ -129,6 +134,10 @@ func (s *Source) strategyAt(ctx context.Context, loc Location) (*strategy, error
 	st := s.newStrategy(loc, settings, l.mod)
 	if s.Prefetch {
 		st.prefetch = func() { s.prefetchAfter(loc.Name) }
+	}
+	if s.headStartEligible(loc) {
+		st.planDir = s.eng.cacheDir
+		st.head = s.takeHeadStart(loc.Name)
 	}
 	return st, nil
 }
@@ -269,6 +278,10 @@ func (s *Source) Close(ctx context.Context) error {
 	s.closed = true
 	s.loads = map[moduleKey]*loading{}
 	s.bgCancel()
+	if s.head != nil {
+		s.head.cancel()
+		s.head = nil
+	}
 	if s.busy > 0 {
 		s.lateClose = true
 		s.mu.Unlock()

@@ -34,6 +34,11 @@ type strategy struct {
 	// prefetch, when set, is run at the first command of the first call
 	// (Source.Prefetch). Guarded by mod.mu.
 	prefetch func()
+	// head is the command Source.Prepare started for this strategy's first
+	// call; planDir, when set, is where its first command is remembered
+	// for the next fence (headstart.go). head is guarded by mod.mu.
+	head    *headStart
+	planDir string
 }
 
 func (s *strategy) timeout() time.Duration {
@@ -81,8 +86,13 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	budget := ctx
 	callCtx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
-	st := &callState{strategy: s.name, grants: s.grants, logger: s.logger, onExec: s.prefetch}
-	s.prefetch = nil
+	st := &callState{strategy: s.name, grants: s.grants, logger: s.logger, onExec: s.prefetch, head: s.head}
+	s.prefetch, s.head = nil, nil
+	defer func() {
+		if st.head != nil {
+			st.head.cancel() // the guest never asked for a command: nobody needs it
+		}
+	}()
 	callCtx = withCallState(callCtx, st)
 
 	a := discovery.Attempt{Strategy: s.name, Source: s.source()}
@@ -96,6 +106,7 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	m.stderr.Reset()
 	resp, err := s.call(callCtx, t)
 	a.Calls = st.calls
+	s.learn(st.calls, t.Node)
 	a.Logs = st.logs
 	if st.droppedLogs > 0 {
 		a.Logs = append(a.Logs, discovery.LogLine{Level: "WARN",

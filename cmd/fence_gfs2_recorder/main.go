@@ -79,6 +79,9 @@ func hostSource(cfg *config.Config, logger *slog.Logger) (discovery.Source, func
 	// Load the next strategy while the current one waits on its command.
 	// FGR_PREFETCH=0 switches it off, only to measure it (make bench).
 	src.Prefetch = os.Getenv("FGR_PREFETCH") != "0"
+	// Start the first strategy's remembered first command while its module
+	// loads. FGR_HEAD_START=0 switches it off, only to measure it.
+	src.HeadStart = os.Getenv("FGR_HEAD_START") != "0"
 	// A cold compile uses every CPU; FGR_COMPILE_WORKERS=1 compiles on one,
 	// only to measure it (make bench).
 	if os.Getenv("FGR_COMPILE_WORKERS") == "1" {

@@ -43,15 +43,16 @@ type Target struct {
 // HostCall is one command a strategy ran through the host, kept for the
 // attempt record and for `plugins run` traces.
 type HostCall struct {
-	Command    string   `json:"command"`             // logical name, e.g. "kubectl"
-	Args       []string `json:"args,omitempty"`      // arguments the guest passed (after the fixed leading args)
-	ExitCode   int      `json:"exit_code"`           // -1 when the command never started
-	DurationMS float64  `json:"duration_ms"`         //
-	TimedOut   bool     `json:"timed_out,omitempty"` //
-	Denied     bool     `json:"denied,omitempty"`    // not in the strategy's allow-list
-	Truncated  bool     `json:"truncated,omitempty"` // stdout or stderr hit the output cap
-	Error      string   `json:"error,omitempty"`     // start failure, denial reason
-	Stderr     string   `json:"stderr,omitempty"`    // first bytes of stderr when the command failed
+	Command    string   `json:"command"`              // logical name, e.g. "kubectl"
+	Args       []string `json:"args,omitempty"`       // arguments the guest passed (after the fixed leading args)
+	ExitCode   int      `json:"exit_code"`            // -1 when the command never started
+	DurationMS float64  `json:"duration_ms"`          //
+	TimedOut   bool     `json:"timed_out,omitempty"`  //
+	Denied     bool     `json:"denied,omitempty"`     // not in the strategy's allow-list
+	Truncated  bool     `json:"truncated,omitempty"`  // stdout or stderr hit the output cap
+	HeadStart  bool     `json:"head_start,omitempty"` // started before the strategy asked, while its module loaded
+	Error      string   `json:"error,omitempty"`      // start failure, denial reason
+	Stderr     string   `json:"stderr,omitempty"`     // first bytes of stderr when the command failed
 }
 
 // Attempt is one strategy's run inside the chain.
@@ -96,6 +97,14 @@ type Source interface {
 	Strategy(ctx context.Context, name string) (Strategy, error)
 }
 
+// Preparer is a Source that can start work for a target before the chain
+// asks for its first strategy (the wasm host starts the command the first
+// strategy ran last time while its module loads). Run calls Prepare once,
+// with the chain's context, so whatever it starts ends with the chain.
+type Preparer interface {
+	Prepare(ctx context.Context, order []string, t Target)
+}
+
 // ErrUnknownStrategy is returned by a Source for a name it cannot resolve.
 var ErrUnknownStrategy = errors.New("unknown strategy")
 
@@ -111,10 +120,16 @@ func Disabled() Report {
 func Run(ctx context.Context, src Source, order []string, t Target, validNode bool, budget time.Duration) Report {
 	start := time.Now()
 	rep := Report{Enabled: true, Attempts: make([]Attempt, 0, len(order))}
+	// The chain's own context: cancelled when Run returns, so what a
+	// Preparer started never outlives the chain.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if budget > 0 {
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, budget)
 		defer cancel()
+	}
+	if p, ok := src.(Preparer); ok && validNode {
+		p.Prepare(ctx, order, t)
 	}
 	for _, name := range order {
 		switch {

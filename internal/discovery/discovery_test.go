@@ -144,3 +144,37 @@ func TestWinnerFilesystemsAreACopy(t *testing.T) {
 	rep.Filesystems[0] = "changed"
 	assert.Equal(t, "a", rep.Attempts[0].Filesystems[0])
 }
+
+// preparingSource records Prepare calls and whether their context was
+// still alive when the chain loaded its first strategy.
+type preparingSource struct {
+	fakeSource
+	prepared []Target
+	ctx      context.Context
+	aliveAt  []bool
+}
+
+func (s *preparingSource) Prepare(ctx context.Context, order []string, t Target) {
+	s.prepared = append(s.prepared, t)
+	s.ctx = ctx
+}
+
+func (s *preparingSource) Strategy(ctx context.Context, name string) (Strategy, error) {
+	s.aliveAt = append(s.aliveAt, s.ctx != nil && s.ctx.Err() == nil)
+	return s.fakeSource.Strategy(ctx, name)
+}
+
+// A Source that can prepare is told the target before the first strategy
+// loads, within the chain's lifetime, and never for an invalid target.
+func TestRunPreparesTheSourceForValidTargets(t *testing.T) {
+	src := &preparingSource{fakeSource: fakeSource{strategies: map[string]Strategy{
+		"a": fakeStrategy{answer: Attempt{Outcome: OutcomeFound, Filesystems: []string{"x"}}}}}}
+	Run(context.Background(), src, []string{"a"}, target, true, 0) // no budget: the chain still ends
+	assert.Equal(t, []Target{target}, src.prepared)
+	assert.Equal(t, []bool{true}, src.aliveAt)
+	assert.Error(t, src.ctx.Err(), "what Prepare started ends with the chain")
+
+	src = &preparingSource{fakeSource: fakeSource{strategies: map[string]Strategy{}}}
+	Run(context.Background(), src, []string{"a"}, Target{Node: "bad name"}, false, time.Second)
+	assert.Empty(t, src.prepared)
+}

@@ -304,3 +304,33 @@ func TestWasmTiming(t *testing.T) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Head start with the real kubectl and the real built-in module, as the
+// agent runs it (one Source per fence): each fence after the first starts
+// `kubectl get clientmounts -n <its node>` while the module loads, the
+// strategy claims it, and the API server sees one request per fence.
+func TestWasmHeadStartWithRealKubectl(t *testing.T) {
+	requireGuest(t)
+	e := loadExpected(t, "fixtures/expected.json")
+	s := startFake(t, fakekube.Options{})
+	cfg := hostConfig(t, s, filepath.Join(t.TempDir(), "kube"), map[string]any{})
+	cfg.CacheDir = filepath.Join(t.TempDir(), "cache") // plans of its own
+	st := cfg.Strategies[Name]
+	st.File = "" // the built-in module: only built-ins get a head start
+	cfg.Strategies[Name] = st
+	cfg.BuiltinDir = filepath.Dir(guestWasm)
+
+	for i, node := range []string{"compute-node-3", "compute-node-4", "compute-node-3"} {
+		s.ResetRequests()
+		src := host.NewSource(cfg, nil)
+		src.HeadStart = true
+		rep := runChain(src, node)
+		require.NoError(t, src.Close(context.Background()))
+		a := rep.Attempts[0]
+		assertAttempt(t, e, node, a, false)
+		require.Len(t, a.Calls, 1)
+		assert.Equal(t, cmArgs(node), a.Calls[0].Args)
+		assert.Equal(t, i > 0, a.Calls[0].HeadStart, "fence %d (%s)", i, node)
+		assert.Len(t, s.ResourceRequests(), 1, "one kubectl get per fence, none wasted")
+	}
+}

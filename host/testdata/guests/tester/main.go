@@ -32,7 +32,11 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 	case "echo":
 		return plugin.Result{Filesystems: fs, Details: details}, nil
 	case "exec":
-		res, err := ctx.Exec(req.ConfigString("command", ""), req.ConfigStrings("args", nil)...)
+		args := req.ConfigStrings("args", nil)
+		if req.ConfigBool("node_arg", false) {
+			args = append(args, req.Node)
+		}
+		res, err := ctx.Exec(req.ConfigString("command", ""), args...)
 		if err != nil {
 			details["denied"] = errors.Is(err, plugin.ErrDenied)
 			return plugin.Result{Details: details}, err
