@@ -27,12 +27,12 @@ type lab struct {
 	agent    string
 	plugins  string
 	separate string // one module per built-in strategy (bench/separate), for the lever-off rows
-	stub    string
-	emptyKL string // an empty kubectl List
-	python  string
-	kubectl string // "" without /usr/bin/kubectl
-	results []stats
-	notes   []string
+	stub     string
+	emptyKL  string // an empty kubectl List
+	python   string
+	kubectl  string // "" without /usr/bin/kubectl
+	results  []stats
+	notes    []string
 }
 
 func run(binDir string, runs, coldRuns, storm int, out string) error {
@@ -112,16 +112,16 @@ func fencedEnv(cfg string, extra ...string) []string {
 
 // scenario is one agent configuration.
 type scenario struct {
-	name   string
-	order  []string
-	mode   string
-	stubs  map[string]string // command -> file the stub prints
-	extra  string            // more YAML under commands:
+	name  string
+	order []string
+	mode  string
+	stubs map[string]string // command -> file the stub prints
+	extra string            // more YAML under commands:
 	// separate loads each built-in strategy from a module of its own
 	// (bench/separate) instead of the one built-in module.
 	separate bool
-	logDir string
-	cfg    string
+	logDir   string
+	cfg      string
 }
 
 // write creates the scenario's config file (log_dir, cache, built-ins,
@@ -353,6 +353,13 @@ func (l *lab) realKubectl(runs int) error {
 	if n := len(srv.ResourceRequests()); n != runs+1 {
 		l.notes = append(l.notes, fmt.Sprintf("scenario 6: %d list/get requests for %d agent runs (want one each)", n, runs+1))
 	}
+	if n, err := l.headStarts(s.logDir); err != nil || n != runs+1 {
+		l.notes = append(l.notes, fmt.Sprintf("scenario 6: %d of %d records say kubectl had a head start (%v)", n, runs+1, err))
+	}
+	p.env = fencedEnv(s.cfg, "FGR_HEAD_START=0")
+	if err := l.add(repeat("6. (lever off: no head start, FGR_HEAD_START=0)", runs, p, nil)); err != nil {
+		return err
+	}
 	if err := l.expect(s.logDir, "compute-node-3", "kubectl-nnf", []string{"default/fluxjob-102-0", "default/projgfs"}); err != nil {
 		return err
 	}
@@ -553,6 +560,33 @@ func readLines(file string) ([]string, error) {
 		out = append(out, sc.Text())
 	}
 	return out, sc.Err()
+}
+
+// headStarts counts the records whose first command had a head start.
+func (l *lab) headStarts(logDir string) (int, error) {
+	lines, err := readLines(filepath.Join(logDir, "fence-events-detailed.jsonl"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, ln := range lines {
+		var r struct {
+			Discovery struct {
+				Attempts []struct {
+					Calls []struct {
+						HeadStart bool `json:"head_start"`
+					} `json:"calls"`
+				} `json:"attempts"`
+			} `json:"discovery"`
+		}
+		if err := json.Unmarshal([]byte(ln), &r); err != nil {
+			return n, err
+		}
+		if a := r.Discovery.Attempts; len(a) > 0 && len(a[0].Calls) > 0 && a[0].Calls[0].HeadStart {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // expect checks every record of a scenario says what the scenario claims:
