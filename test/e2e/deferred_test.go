@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/agent"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record"
 )
@@ -90,13 +91,17 @@ exec %[2]s "$@"
 // rename: a run that reads it meanwhile sees the old or the new file). It
 // shares the lab recorder's compile cache, kubeconfig and kubectl cache, so
 // the two differ only in mode. held puts heldKubectl in kubectl's place,
-// with timeouts long enough for the wait.
+// with timeouts long enough for the wait. Mode "disabled" turns discovery
+// off.
 func (d *deferredDevice) writeConfig(tb testing.TB, mode string, held bool) {
 	tb.Helper()
-	kubectl, timeout, budget := d.kubectl, "", ""
+	kubectl, timeout, discovery := d.kubectl, "", ""
+	if mode == "disabled" {
+		mode, discovery = config.ModeInline, "\n  enabled: false"
+	}
 	if held {
 		kubectl = d.heldKubectl
-		timeout, budget = "\n    timeout: 30s", "\n  budget: 45s"
+		timeout, discovery = "\n    timeout: 30s", "\n  budget: 45s"
 	}
 	yaml := fmt.Sprintf(`# e2e deferred: written by test/e2e (mode %[1]s, held %[2]v)
 cache_dir: %[3]s
@@ -111,7 +116,7 @@ strategies:
       kubeconfig: %[7]s
       cache_dir: %[8]s
       request_timeout: 4s
-`, mode, held, filepath.Join(d.l.tmp, "wasm-cache"), budget, kubectl, timeout,
+`, mode, held, filepath.Join(d.l.tmp, "wasm-cache"), discovery, kubectl, timeout,
 		d.kubeconfig, filepath.Join(d.l.tmp, "kube-cache"))
 	tmp := d.config + ".tmp"
 	require.NoError(tb, os.WriteFile(tmp, []byte(yaml), 0o644))
@@ -121,8 +126,9 @@ strategies:
 // TestDeferredUnderFenced proves discovery.mode deferred under the real
 // pacemaker-fenced: the fence returns with a pending record per action,
 // while the detached process (own session, not a descendant of fenced) is
-// still discovering; it then appends the second record. It also times the
-// same device's fence in both modes.
+// still discovering; it then appends the second record, even when fenced's
+// timeout has killed the agent's process group. It also times the same
+// device's fence with discovery disabled, inline and deferred.
 func TestDeferredUnderFenced(t *testing.T) {
 	l := setupLab(t)
 	d := addDeferredDevice(t, l)
@@ -229,65 +235,99 @@ func TestDeferredUnderFenced(t *testing.T) {
 	})
 
 	t.Run("fence-time-deferred-vs-inline", func(t *testing.T) {
-		// Same device, level, target and kubectl; only discovery.mode
-		// differs. Interleaved so load on the machine hits both alike. After
-		// each deferred reboot the test waits (untimed) for the two second
-		// records, so no discovery runs into the next fence.
+		// Same device, level, target and kubectl; only the configuration
+		// differs. Interleaved so load on the machine hits all alike. After
+		// each reboot the test waits (untimed) for all its records, so no
+		// discovery runs into the next fence.
+		//
+		//	disabled  discovery.enabled false: the floor of a recorder run
+		//	inline    the default: discovery in the fence
+		//	deferred  discovery in the detached process, concurrent with
+		//	          the rest of the fence (real device off, recorder on, ...)
+		//	held      deferred, but the detached processes wait in kubectl
+		//	          until stonith_admin returned: what deferred costs the
+		//	          fence when its discovery does not compete for the CPU
 		const runs = 10
-		var inline, deferred, behind []time.Duration
+		variants := []string{"disabled", "inline", "deferred", "held"}
+		took := map[string][]time.Duration{}
+		var behind []time.Duration
 		var inlineDisc, deferredDisc []float64
 		early := 0 // off's second record written before on's pending one
-		reboot := func(mode string, n int) (time.Duration, time.Duration, []record.Event) {
-			d.writeConfig(t, mode, false)
+		reboot := func(variant string) []record.Event {
+			mode, n := variant, 4
+			switch variant {
+			case "disabled", "inline":
+				n = 2
+			case "held":
+				mode = "deferred"
+				require.NoError(t, os.WriteFile(d.hold, nil, 0o644))
+			}
+			d.writeConfig(t, mode, variant == "held")
 			before := len(readRecords(t, d.logDir))
 			r := must(t, "stonith_admin", "--reboot", deferredTarget, "--timeout", "60")
 			returned := time.Now()
+			os.Remove(d.hold)
+			took[variant] = append(took[variant], r.took)
 			var recs []record.Event
-			deadline := returned.Add(secondRecordWait)
-			for len(recs) < n && time.Now().Before(deadline) {
+			for deadline := returned.Add(secondRecordWait); len(recs) < n && time.Now().Before(deadline); {
 				if recs = readRecords(t, d.logDir)[before:]; len(recs) < n {
 					time.Sleep(5 * time.Millisecond)
 				}
 			}
-			lag := time.Since(returned)
-			require.Len(t, recs, n, "records of a %s reboot", mode)
-			return r.took, lag, recs
+			require.Len(t, recs, n, "records of a %s reboot", variant)
+			if variant == "deferred" {
+				behind = append(behind, time.Since(returned))
+			}
+			return recs
 		}
-		reboot("inline", 2) // warm both paths once, untimed
-		reboot("deferred", 4)
+		for _, v := range variants {
+			reboot(v) // warm every path once, untimed
+		}
+		clear(took)
+		behind = nil
 		for i := 0; i < runs; i++ {
-			took, _, recs := reboot("inline", 2)
-			inline = append(inline, took)
-			inlineFS := slices.Clone(recs[1].GFS2Filesystems)
-			sort.Strings(inlineFS)
-			assert.Equal(t, wantFS, inlineFS, "inline mode's answer for the node")
-			for _, ev := range recs {
-				assert.Empty(t, ev.Discovery.State, "inline records have no discovery state")
-				inlineDisc = append(inlineDisc, ev.Discovery.DurationMS)
-			}
-			took, lag, recs := reboot("deferred", 4)
-			deferred = append(deferred, took)
-			behind = append(behind, lag)
-			pending, second := splitPending(recs)
-			require.Len(t, pending, 2)
-			assert.Equal(t, []string{"off", "on"}, []string{pending[0].Action, pending[1].Action})
-			assertSecondRecords(t, pending, second, inlineFS)
-			for _, ev := range second {
-				deferredDisc = append(deferredDisc, ev.Discovery.DurationMS)
-			}
-			if recs[1].Discovery.State != agent.StatePending {
-				early++
+			for _, v := range variants {
+				recs := reboot(v)
+				switch v {
+				case "disabled":
+					for _, ev := range recs {
+						assert.Equal(t, []string{"discovery-disabled"}, ev.GFS2Filesystems)
+					}
+				case "inline":
+					for _, ev := range recs {
+						got := slices.Clone(ev.GFS2Filesystems)
+						sort.Strings(got)
+						assert.Equal(t, wantFS, got, "inline mode's answer for the node")
+						assert.Empty(t, ev.Discovery.State, "inline records have no discovery state")
+						inlineDisc = append(inlineDisc, ev.Discovery.DurationMS)
+					}
+				default:
+					pending, second := splitPending(recs)
+					require.Len(t, pending, 2)
+					assert.Equal(t, []string{"off", "on"}, []string{pending[0].Action, pending[1].Action})
+					assertSecondRecords(t, pending, second, wantFS)
+					if v == "deferred" {
+						for _, ev := range second {
+							deferredDisc = append(deferredDisc, ev.Discovery.DurationMS)
+						}
+						if recs[1].Discovery.State != agent.StatePending {
+							early++
+						}
+					}
+				}
 			}
 		}
-		mi, md := median(inline), median(deferred)
-		t.Logf("FENCE TIME stonith_admin --reboot %s, level recorder-deferred + fence_dummy, %d runs each:", deferredTarget, runs)
-		t.Logf("  inline:   median %v [%v-%v]", mi.Round(time.Millisecond), slices.Min(inline).Round(time.Millisecond), slices.Max(inline).Round(time.Millisecond))
-		t.Logf("  deferred: median %v [%v-%v]", md.Round(time.Millisecond), slices.Min(deferred).Round(time.Millisecond), slices.Max(deferred).Round(time.Millisecond))
-		t.Logf("  deferred / inline = %.2f (medians); saved %v per reboot", float64(md)/float64(mi), (mi - md).Round(time.Millisecond))
+		t.Logf("FENCE TIME stonith_admin --reboot %s, level recorder-deferred + fence_dummy, %d runs each, interleaved:", deferredTarget, runs)
+		for _, v := range variants {
+			ds := took[v]
+			t.Logf("  %-9s median %4d ms [%d-%d]", v, median(ds).Milliseconds(), slices.Min(ds).Milliseconds(), slices.Max(ds).Milliseconds())
+		}
+		mi, md := median(took["inline"]), median(took["deferred"])
+		t.Logf("  deferred / inline = %.2f (medians): %d ms less per reboot", float64(md)/float64(mi), (mi - md).Milliseconds())
 		t.Logf("  discovery per record: inline median %.0f ms, in the detached process median %.0f ms",
 			medianF(inlineDisc), medianF(deferredDisc))
-		t.Logf("  all four records present %v after the fence returned (median; max %v); off's second record before on's pending one in %d/%d reboots",
-			median(behind).Round(time.Millisecond), slices.Max(behind).Round(time.Millisecond), early, runs)
+		t.Logf("  deferred: all four records %d ms after the fence returned (median; max %d); off's second record before on's pending one in %d/%d reboots",
+			median(behind).Milliseconds(), slices.Max(behind).Milliseconds(), early, runs)
 	})
 
 	t.Run("fenced-timeout-kills-the-agents-group-not-the-detached-process", func(t *testing.T) {
