@@ -179,8 +179,7 @@ func TestDeferredUnderFenced(t *testing.T) {
 				c.stdin["action"], len(c.raw), c.raw, c.raw)
 			t.Logf("agent for %s: pid %d, pgrp %d, sid %d, parent %d (%s)", c.stdin["action"], c.pid, c.pgrp, c.sid, c.ppid, c.parentComm)
 		}
-		procs := detachedProcesses()
-		require.Len(t, procs, 2, "one detached process per action, alive after the fence returned")
+		procs := d.heldDetached(t, 2)
 		for _, p := range procs {
 			assert.Equal(t, p.pid, p.sid, "detached process %d leads its own session (Setsid)", p.pid)
 			assert.Equal(t, p.pid, p.pgrp, "and its own process group")
@@ -372,8 +371,7 @@ func TestDeferredUnderFenced(t *testing.T) {
 		for _, ev := range pending {
 			assertPending(t, ev, "off", l)
 		}
-		procs := detachedProcesses()
-		require.Len(t, procs, len(calls), "every detached process outlived the group kill")
+		procs := d.heldDetached(t, len(calls)) // every detached process outlived the group kill
 		for _, p := range procs {
 			assert.Equal(t, p.pid, p.sid)
 		}
@@ -598,20 +596,48 @@ func allProcs() []proc {
 
 // detachedProcesses lists the running `fence_gfs2_recorder
 // __finish-deferred-discovery` processes of the installed agent (or of the
-// spy's copy beside it), not those of a test binary elsewhere.
+// spy's copy beside it), not those of a test binary elsewhere, nor a child
+// one of them has forked and not yet exec'ed (it shows the same command line
+// for that moment).
 func detachedProcesses() []proc {
 	var out []proc
+	pids := map[int]bool{}
 	for _, p := range allProcs() {
-		cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.pid))
-		if err != nil || string(cmd) != "fence_gfs2_recorder\x00"+agent.DeferredSubcommand+"\x00" {
+		if cmdline(p.pid) != "fence_gfs2_recorder\x00"+agent.DeferredSubcommand+"\x00" {
 			continue
 		}
 		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid)); err == nil &&
 			strings.HasPrefix(exe, filepath.Dir(agentPath)+"/") {
 			out = append(out, p)
+			pids[p.pid] = true
 		}
 	}
-	return out
+	return slices.DeleteFunc(out, func(p proc) bool { return pids[p.ppid] })
+}
+
+// heldDetached waits (at most 10 s) until exactly n detached processes run,
+// each waiting on its child, the held kubectl, and returns them.
+func (d *deferredDevice) heldDetached(t *testing.T, n int) []proc {
+	t.Helper()
+	var procs []proc
+	ok := waitFor(10*time.Second, func() bool {
+		procs = detachedProcesses()
+		held := 0
+		for _, c := range allProcs() {
+			if slices.ContainsFunc(procs, func(p proc) bool { return p.pid == c.ppid }) &&
+				strings.Contains(cmdline(c.pid), d.heldKubectl) {
+				held++
+			}
+		}
+		return len(procs) == n && held == n
+	})
+	require.True(t, ok, "%d detached processes, each in the held kubectl: %+v", n, procs)
+	return procs
+}
+
+func cmdline(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return string(b)
 }
 
 // processGroup lists the live processes of process group pgrp.
