@@ -67,7 +67,14 @@ func run(binDir string, runs, coldRuns, storm int, out string) error {
 	if err := os.WriteFile(l.emptyKL, []byte(`{"apiVersion":"v1","items":[],"kind":"List","metadata":{"resourceVersion":""}}`+"\n"), 0o644); err != nil {
 		return err
 	}
-	l.python, _ = exec.LookPath("python3")
+	// The interpreter fence-agents' scripts run (#!/usr/bin/python3), not
+	// whatever python3 comes first on the harness's PATH: a pyenv shim, say,
+	// is a shell script that more than triples the start-up.
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		l.python = "/usr/bin/python3"
+	} else {
+		l.python, _ = exec.LookPath("python3")
+	}
 	if _, err := os.Stat("/usr/bin/kubectl"); err == nil {
 		l.kubectl = "/usr/bin/kubectl"
 	}
