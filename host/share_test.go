@@ -127,3 +127,18 @@ func TestModuleServesOnlyTheStrategiesItLists(t *testing.T) {
 	require.Equal(t, discovery.OutcomeError, rep.Attempts[2].Outcome)
 	assert.Equal(t, `plugin: this module serves alpha, beta; not "gamma"`, rep.Attempts[2].Error)
 }
+
+// A failed load hands out no strategy at all: a nil interface, not one
+// holding a nil pointer that a caller's nil check would miss.
+func TestFailedLoadIsANilStrategy(t *testing.T) {
+	cfg := testConfig(t)
+	addStrategy(cfg, "gone", "/nonexistent/gone.wasm", nil)
+	src := NewSource(cfg, nil)
+	defer src.Close(context.Background())
+	st, err := src.Strategy(context.Background(), "gone")
+	require.Error(t, err)
+	assert.True(t, st == nil, "Strategy returned %#v", st)
+	st, err = src.LoadFile(context.Background(), "gone", "/nonexistent/gone.wasm")
+	require.Error(t, err)
+	assert.True(t, st == nil, "LoadFile returned %#v", st)
+}

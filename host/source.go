@@ -101,7 +101,7 @@ func (s *Source) Strategy(ctx context.Context, name string) (discovery.Strategy,
 	if err != nil {
 		return nil, err
 	}
-	return s.strategyAt(ctx, loc)
+	return s.strategyOrNil(ctx, loc)
 }
 
 // LoadFile loads a module from an explicit path under the settings of
@@ -110,7 +110,17 @@ func (s *Source) LoadFile(ctx context.Context, name, path string) (discovery.Str
 	if err := checkStrategyName(name); err != nil {
 		return nil, err
 	}
-	return s.strategyAt(ctx, Location{Name: name, Path: path, Kind: KindFile})
+	return s.strategyOrNil(ctx, Location{Name: name, Path: path, Kind: KindFile})
+}
+
+// strategyOrNil is strategyAt for callers that return the interface: a
+// failed load must be a nil interface, not one holding a nil *strategy.
+func (s *Source) strategyOrNil(ctx context.Context, loc Location) (discovery.Strategy, error) {
+	st, err := s.strategyAt(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 func (s *Source) strategyAt(ctx context.Context, loc Location) (*strategy, error) {
