@@ -152,7 +152,10 @@ func (s *Source) headStartEligible(loc Location) bool {
 // remembered first command for t while the chain loads its module. The
 // command ends with ctx (the chain) if nobody claims it.
 func (s *Source) Prepare(ctx context.Context, order []string, t discovery.Target) {
-	if len(order) == 0 {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed || len(order) == 0 {
 		return
 	}
 	loc, err := Resolve(s.cfg, order[0])
