@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -324,7 +322,7 @@ func TestDeferredUnderFenced(t *testing.T) {
 		mi, md := median(took["inline"]), median(took["deferred"])
 		t.Logf("  deferred / inline = %.2f (medians): %d ms less per reboot", float64(md)/float64(mi), (mi - md).Milliseconds())
 		t.Logf("  discovery per record: inline median %.0f ms, in the detached process median %.0f ms",
-			medianF(inlineDisc), medianF(deferredDisc))
+			median(inlineDisc), median(deferredDisc))
 		t.Logf("  deferred: all four records %d ms after the fence returned (median; max %d); off's second record before on's pending one in %d/%d reboots",
 			median(behind).Milliseconds(), slices.Max(behind).Milliseconds(), early, runs)
 	})
@@ -465,22 +463,7 @@ func assertSecondRecords(t *testing.T, pending, second []record.Event, wantFS []
 // readRecords reads fence-events-detailed.jsonl as the agent's own type.
 func readRecords(tb testing.TB, dir string) []record.Event {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(dir, record.DetailedFile))
-	if os.IsNotExist(err) {
-		return nil
-	}
-	require.NoError(tb, err)
-	defer f.Close()
-	var evs []record.Event
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var ev record.Event
-		require.NoError(tb, json.Unmarshal(sc.Bytes(), &ev), "record line: %s", sc.Text())
-		evs = append(evs, ev)
-	}
-	require.NoError(tb, sc.Err())
-	return evs
+	return readJSONL[record.Event](tb, dir)
 }
 
 // waitRecords waits (at most secondRecordWait) until dir has n records after
@@ -532,21 +515,12 @@ func splitPending(recs []record.Event) (pending, second []record.Event) {
 	return pending, second
 }
 
-func medianF(xs []float64) float64 {
+func median[T time.Duration | float64](xs []T) T {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	if len(s) == 0 {
 		return 0
 	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
 	if len(s)%2 == 1 {
 		return s[len(s)/2]
 	}

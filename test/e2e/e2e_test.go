@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record"
 )
 
 // Where a package install puts the agent and its built-in strategies; the
@@ -350,19 +351,23 @@ type event struct {
 	} `json:"discovery"`
 }
 
-func readEvents(tb testing.TB, dir string) []event {
+func readEvents(tb testing.TB, dir string) []event { return readJSONL[event](tb, dir) }
+
+// readJSONL decodes every record of dir's detailed log as a T: the tests'
+// own view of a record (event) or the agent's (record.Event).
+func readJSONL[T any](tb testing.TB, dir string) []T {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(dir, "fence-events-detailed.jsonl"))
+	f, err := os.Open(filepath.Join(dir, record.DetailedFile))
 	if os.IsNotExist(err) {
 		return nil
 	}
 	require.NoError(tb, err)
 	defer f.Close()
-	var evs []event
+	var evs []T
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
-		var ev event
+		var ev T
 		require.NoError(tb, json.Unmarshal(sc.Bytes(), &ev), "record line: %s", sc.Text())
 		evs = append(evs, ev)
 	}
