@@ -535,6 +535,11 @@ type event struct {
 	Discovery       struct {
 		State    string `json:"state"`
 		Strategy string `json:"strategy"`
+		Attempts []struct {
+			Calls []struct {
+				HeadStart bool `json:"head_start"`
+			} `json:"calls"`
+		} `json:"attempts"`
 	} `json:"discovery"`
 }
 
@@ -571,29 +576,14 @@ func readLines(file string) ([]string, error) {
 
 // headStarts counts the records whose first command had a head start.
 func (l *lab) headStarts(logDir string) (int, error) {
-	lines, err := readLines(filepath.Join(logDir, "fence-events-detailed.jsonl"))
-	if err != nil {
-		return 0, err
-	}
+	evs, err := readEvents(filepath.Join(logDir, "fence-events-detailed.jsonl"))
 	n := 0
-	for _, ln := range lines {
-		var r struct {
-			Discovery struct {
-				Attempts []struct {
-					Calls []struct {
-						HeadStart bool `json:"head_start"`
-					} `json:"calls"`
-				} `json:"attempts"`
-			} `json:"discovery"`
-		}
-		if err := json.Unmarshal([]byte(ln), &r); err != nil {
-			return n, err
-		}
-		if a := r.Discovery.Attempts; len(a) > 0 && len(a[0].Calls) > 0 && a[0].Calls[0].HeadStart {
+	for _, e := range evs {
+		if a := e.Discovery.Attempts; len(a) > 0 && len(a[0].Calls) > 0 && a[0].Calls[0].HeadStart {
 			n++
 		}
 	}
-	return n, nil
+	return n, err
 }
 
 // expect checks every record of a scenario says what the scenario claims:
