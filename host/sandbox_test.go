@@ -20,11 +20,13 @@ import (
 // goes on to the next strategy.
 func TestInfiniteLoopIsStoppedAtItsDeadline(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	cases := map[string]func(cfg *config.Config){
-		"go guest": func(cfg *config.Config) {
+	// Each case gets the subtest's t: a skip on the parent's t from inside
+	// a subtest is a FailNow on the wrong test.
+	cases := map[string]func(t *testing.T, cfg *config.Config){
+		"go guest": func(t *testing.T, cfg *config.Config) {
 			addStrategy(cfg, "looper", guest("tester"), map[string]any{"mode": "loop"})
 		},
-		"wat guest": func(cfg *config.Config) {
+		"wat guest": func(t *testing.T, cfg *config.Config) {
 			needWAT(t)
 			addStrategy(cfg, "looper", guest("loop"), nil)
 		},
@@ -32,7 +34,7 @@ func TestInfiniteLoopIsStoppedAtItsDeadline(t *testing.T) {
 	for name, add := range cases {
 		t.Run(name, func(t *testing.T) {
 			cfg := testConfig(t)
-			add(cfg)
+			add(t, cfg)
 			setStrategy(cfg, "looper", func(s *config.Strategy) { s.Timeout = timeout })
 			addStrategy(cfg, "next", guest("tester"), map[string]any{"filesystems": []any{"after/loop"}})
 

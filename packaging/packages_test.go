@@ -48,11 +48,14 @@ func builtPackages(t *testing.T) (deb, rpm string) {
 	return find("fence-gfs2-recorder_*.deb"), find("fence-gfs2-recorder-*.rpm")
 }
 
+// debianPackage names what provides each tool the packaging tests run.
+var debianPackage = map[string]string{"dpkg": "dpkg", "dpkg-deb": "dpkg", "logrotate": "logrotate", "rpm": "rpm"}
+
 func tool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("SKIP: %s not installed", name)
+		t.Skipf("SKIP: %s not installed (apt-get install %s)", name, debianPackage[name])
 	}
 	return p
 }
