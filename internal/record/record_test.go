@@ -115,7 +115,7 @@ func TestWriteCreatesFilesWithModesAndReferenceFields(t *testing.T) {
 func TestJQQueriesFromTheReference(t *testing.T) {
 	jq, err := exec.LookPath("jq")
 	if err != nil {
-		t.Skip("jq not installed (apt-get install jq)")
+		t.Skip("jq not installed")
 	}
 	dir := t.TempDir()
 	w := &Writer{Dir: dir}
