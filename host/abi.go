@@ -1,33 +1,36 @@
 package host
 
 import (
-	"encoding/binary"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/abi"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
 
 // ABIVersion is the only guest ABI this host speaks (docs/ABI.md).
-const ABIVersion = 1
+const ABIVersion = abi.Version
 
-// Guest exports and host imports of ABI v1. The names are the contract; keep
-// them in one place so the checks and the docs cannot drift.
+// The names of ABI v1 live in sdk/abi, shared with the Go SDK; these short
+// aliases keep the host's code readable.
 const (
-	exportABIVersion = "fgr_abi_version"
-	exportAlloc      = "fgr_alloc"
-	exportDiscover   = "fgr_discover"
-	exportInfo       = "fgr_info" // optional
-	exportMemory     = "memory"
-	exportInitialize = "_initialize" // Go c-shared reactors; optional for hand-written guests
+	exportABIVersion = abi.ExportVersion
+	exportAlloc      = abi.ExportAlloc
+	exportDiscover   = abi.ExportDiscover
+	exportInfo       = abi.ExportInfo
+	exportMemory     = abi.ExportMemory
+	exportInitialize = abi.ExportInitialize
+	exportStart      = abi.ExportStart
 
-	hostModule = "fgr"
-	importExec = "exec"
-	importTake = "take"
-	importLog  = "log"
+	hostModule = abi.HostModule
+	importExec = abi.ImportExec
+	importTake = abi.ImportTake
+	importLog  = abi.ImportLog
 
-	wasiModule = "wasi_snapshot_preview1"
+	wasiModule = abi.WASIModule
 )
 
 // Size limits the host enforces on what crosses the boundary.
@@ -43,28 +46,17 @@ const (
 
 // Exec result frame flags (docs/ABI.md "Exec result frame").
 const (
-	flagTimedOut        = 1
-	flagDenied          = 2
-	flagStartFailed     = 4
-	flagStdoutTruncated = 8
-	flagStderrTruncated = 16
+	flagTimedOut        = abi.FlagTimedOut
+	flagDenied          = abi.FlagDenied
+	flagStartFailed     = abi.FlagStartFailed
+	flagStdoutTruncated = abi.FlagStdoutTruncated
+	flagStderrTruncated = abi.FlagStderrTruncated
 )
 
-const frameHeader = 20
-
-// encodeFrame lays out one exec result for the guest: little-endian i32
-// exit_code, u32 flags, u32 stdout_len, u32 stderr_len, u32 error_len, then
-// the three byte strings. Raw bytes avoid escaping megabytes of kubectl JSON.
+// encodeFrame lays out one exec result for the guest (abi.AppendFrame).
 func encodeFrame(exitCode int32, flags uint32, stdout, stderr []byte, errMsg string) []byte {
-	f := make([]byte, frameHeader, frameHeader+len(stdout)+len(stderr)+len(errMsg))
-	binary.LittleEndian.PutUint32(f[0:], uint32(exitCode))
-	binary.LittleEndian.PutUint32(f[4:], flags)
-	binary.LittleEndian.PutUint32(f[8:], uint32(len(stdout)))
-	binary.LittleEndian.PutUint32(f[12:], uint32(len(stderr)))
-	binary.LittleEndian.PutUint32(f[16:], uint32(len(errMsg)))
-	f = append(f, stdout...)
-	f = append(f, stderr...)
-	return append(f, errMsg...)
+	return abi.AppendFrame(make([]byte, 0, abi.FrameSize(stdout, stderr, errMsg)),
+		abi.Frame{ExitCode: exitCode, Flags: flags, Stdout: stdout, Stderr: stderr, Error: errMsg})
 }
 
 type signature struct {
@@ -83,25 +75,49 @@ func typeList(ts []api.ValueType) string {
 	return strings.Join(names, ", ")
 }
 
+// sigFor translates an sdk/abi signature into wazero's value types.
+func sigFor(f abi.Func) signature {
+	conv := func(vs []abi.ValType) []api.ValueType {
+		var out []api.ValueType
+		for _, v := range vs {
+			switch v {
+			case abi.I32:
+				out = append(out, api.ValueTypeI32)
+			case abi.I64:
+				out = append(out, api.ValueTypeI64)
+			default:
+				panic("sdk/abi: value type " + v.String() + " has no wazero counterpart")
+			}
+		}
+		return out
+	}
+	return signature{conv(f.Params), conv(f.Results)}
+}
+
+type namedSig struct {
+	name string
+	sig  signature
+}
+
 var (
-	i32 = api.ValueTypeI32
-	i64 = api.ValueTypeI64
+	requiredExports, optionalExports = func() (req, opt []namedSig) {
+		for _, f := range abi.Exports {
+			if f.Required {
+				req = append(req, namedSig{f.Name, sigFor(f)})
+			} else {
+				opt = append(opt, namedSig{f.Name, sigFor(f)})
+			}
+		}
+		return req, opt
+	}()
 
-	requiredExports = []struct {
-		name string
-		sig  signature
-	}{
-		{exportABIVersion, signature{nil, []api.ValueType{i32}}},
-		{exportAlloc, signature{[]api.ValueType{i32}, []api.ValueType{i32}}},
-		{exportDiscover, signature{[]api.ValueType{i32, i32}, []api.ValueType{i64}}},
-	}
-	infoSignature = signature{nil, []api.ValueType{i64}}
-
-	hostImports = map[string]signature{
-		importExec: {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
-		importTake: {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
-		importLog:  {[]api.ValueType{i32, i32, i32}, nil},
-	}
+	hostImports = func() map[string]signature {
+		m := map[string]signature{}
+		for _, f := range abi.Imports {
+			m[f.Name] = sigFor(f)
+		}
+		return m
+	}()
 )
 
 // checkShape verifies a compiled module against ABI v1 before anything of it
@@ -109,6 +125,12 @@ var (
 // imports only from modules the host provides. Errors say what was expected.
 func checkShape(cm wazero.CompiledModule) error {
 	exports := cm.ExportedFunctions()
+	_, hasStart := exports[exportStart]
+	_, hasInit := exports[exportInitialize]
+	if hasStart && !hasInit {
+		return errors.New("the module is a WASI command (it exports _start, not _initialize): build it as a reactor with " +
+			"GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared; the host never runs _start")
+	}
 	for _, want := range requiredExports {
 		def, ok := exports[want.name]
 		if !ok {
@@ -119,9 +141,11 @@ func checkShape(cm wazero.CompiledModule) error {
 			return fmt.Errorf("export %s should be %s, but is %s", want.name, want.sig, got)
 		}
 	}
-	if def, ok := exports[exportInfo]; ok {
-		if got := sigOf(def); !sameSig(got, infoSignature) {
-			return fmt.Errorf("export %s should be %s, but is %s", exportInfo, infoSignature, got)
+	for _, want := range optionalExports {
+		if def, ok := exports[want.name]; ok {
+			if got := sigOf(def); !sameSig(got, want.sig) {
+				return fmt.Errorf("export %s should be %s, but is %s", want.name, want.sig, got)
+			}
 		}
 	}
 	if _, ok := cm.ExportedMemories()[exportMemory]; !ok {
@@ -151,17 +175,5 @@ func sigOf(def api.FunctionDefinition) signature {
 }
 
 func sameSig(a, b signature) bool {
-	return sameTypes(a.params, b.params) && sameTypes(a.results, b.results)
-}
-
-func sameTypes(a, b []api.ValueType) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(a.params, b.params) && slices.Equal(a.results, b.results)
 }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"errors"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/abi"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/jsonlite"
 )
 
@@ -11,7 +12,7 @@ import (
 // wasip1-only files only move bytes across the boundary.
 
 // ABIVersion is the fgr ABI this SDK speaks; the host refuses any other.
-const ABIVersion = 1
+const ABIVersion = abi.Version
 
 // SDKVersion identifies this SDK in fgr_info (shown by `plugins list`).
 const SDKVersion = "go-sdk/1.0"
@@ -141,55 +142,34 @@ func encodeExecRequest(name string, args []string) []byte {
 	return w.Bytes()
 }
 
-// Exec result frame flags (docs/ABI.md).
-const (
-	flagTimedOut        = 1
-	flagDenied          = 2
-	flagStartFailed     = 4
-	flagStdoutTruncated = 8
-	flagStderrTruncated = 16
-	frameHeader         = 20
-)
-
 // decodeFrame turns an exec result frame into what Exec returns. Denied and
 // start failures are errors; everything else is an ExecResult.
-func decodeFrame(name string, f []byte) (*ExecResult, error) {
-	if len(f) < frameHeader {
-		return nil, &execError{msg: "exec " + name + ": host sent a truncated result frame"}
-	}
-	code := int32(le32(f[0:]))
-	flags := le32(f[4:])
-	outLen, errLen, msgLen := uint64(le32(f[8:])), uint64(le32(f[12:])), uint64(le32(f[16:]))
-	if frameHeader+outLen+errLen+msgLen != uint64(len(f)) {
+func decodeFrame(name string, b []byte) (*ExecResult, error) {
+	f, ok := abi.ParseFrame(b)
+	if !ok {
+		if len(b) < abi.FrameHeader {
+			return nil, &execError{msg: "exec " + name + ": host sent a truncated result frame"}
+		}
 		return nil, &execError{msg: "exec " + name + ": host sent an inconsistent result frame"}
 	}
-	body := f[frameHeader:]
-	stdout := body[:outLen:outLen]
-	stderr := body[outLen : outLen+errLen : outLen+errLen]
-	msg := string(body[outLen+errLen:])
 	switch {
-	case flags&flagDenied != 0:
-		return nil, &execError{msg: msg, denied: true}
-	case flags&flagStartFailed != 0:
+	case f.Flags&abi.FlagDenied != 0:
+		return nil, &execError{msg: f.Error, denied: true}
+	case f.Flags&abi.FlagStartFailed != 0:
+		msg := f.Error
 		if msg == "" {
 			msg = "exec " + name + ": could not start"
 		}
 		return nil, &execError{msg: msg}
 	}
 	return &ExecResult{
-		ExitCode:        int(code),
-		Stdout:          stdout,
-		Stderr:          stderr,
-		TimedOut:        flags&flagTimedOut != 0,
-		StdoutTruncated: flags&flagStdoutTruncated != 0,
-		StderrTruncated: flags&flagStderrTruncated != 0,
+		ExitCode:        int(f.ExitCode),
+		Stdout:          f.Stdout,
+		Stderr:          f.Stderr,
+		TimedOut:        f.Flags&abi.FlagTimedOut != 0,
+		StdoutTruncated: f.Flags&abi.FlagStdoutTruncated != 0,
+		StderrTruncated: f.Flags&abi.FlagStderrTruncated != 0,
 	}, nil
-}
-
-// le32 reads a little-endian u32 (encoding/binary would link in reflect).
-func le32(b []byte) uint32 {
-	_ = b[3]
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 // execError is an Exec failure; denied ones match ErrDenied with errors.Is.
@@ -206,8 +186,9 @@ func (e *execError) Unwrap() error {
 	return nil
 }
 
-// encodeInfo writes {"name":..,"strategies":[..],"sdk":..,"abi":..} for
-// fgr_info: name is the first strategy registered, strategies all of them.
+// encodeInfo writes {"name":..,"strategies":[..],"commands":{..},"sdk":..,"abi":..}
+// for fgr_info: name is the first strategy registered, strategies all of
+// them, commands what each declared with Needs.
 func encodeInfo() []byte {
 	name, _ := Registered()
 	w := jsonlite.NewWriter(nil)
@@ -220,6 +201,21 @@ func encodeInfo() []byte {
 		w.String(s)
 	}
 	w.ArrayEnd()
+	w.Key("commands")
+	w.ObjectStart()
+	for _, r := range registry {
+		w.Key(r.name)
+		w.ArrayStart()
+		for _, need := range r.needs {
+			w.ArrayStart()
+			for _, c := range need {
+				w.String(c)
+			}
+			w.ArrayEnd()
+		}
+		w.ArrayEnd()
+	}
+	w.ObjectEnd()
 	w.Key("sdk")
 	w.String(SDKVersion)
 	w.Key("abi")

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/abi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -101,12 +102,12 @@ func frame(code int32, flags uint32, stdout, stderr, msg string) []byte {
 }
 
 func TestDecodeFrame(t *testing.T) {
-	r, err := decodeFrame("kubectl", frame(0, flagStdoutTruncated, `{"items":[]}`, "warning\n", ""))
+	r, err := decodeFrame("kubectl", frame(0, abi.FlagStdoutTruncated, `{"items":[]}`, "warning\n", ""))
 	require.NoError(t, err)
 	assert.Equal(t, &ExecResult{ExitCode: 0, Stdout: []byte(`{"items":[]}`), Stderr: []byte("warning\n"), StdoutTruncated: true}, r)
 	assert.NoError(t, r.Err())
 
-	r, err = decodeFrame("pcs", frame(-1, flagTimedOut|flagStderrTruncated, "", "", ""))
+	r, err = decodeFrame("pcs", frame(-1, abi.FlagTimedOut|abi.FlagStderrTruncated, "", "", ""))
 	require.NoError(t, err)
 	assert.True(t, r.TimedOut)
 	assert.True(t, r.StderrTruncated)
@@ -118,11 +119,11 @@ func TestDecodeFrame(t *testing.T) {
 }
 
 func TestDecodeFrameFailures(t *testing.T) {
-	_, err := decodeFrame("kubectl", frame(-1, flagDenied, "", "", `exec "kubectl" denied: not allowed`))
+	_, err := decodeFrame("kubectl", frame(-1, abi.FlagDenied, "", "", `exec "kubectl" denied: not allowed`))
 	require.ErrorIs(t, err, ErrDenied)
 	assert.EqualError(t, err, `exec "kubectl" denied: not allowed`)
 
-	_, err = decodeFrame("kubectl", frame(-1, flagStartFailed, "", "", "kubectl: fork/exec /usr/bin/kubectl: no such file or directory"))
+	_, err = decodeFrame("kubectl", frame(-1, abi.FlagStartFailed, "", "", "kubectl: fork/exec /usr/bin/kubectl: no such file or directory"))
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, ErrDenied)
 	assert.Contains(t, err.Error(), "no such file")
@@ -158,7 +159,7 @@ func TestServe(t *testing.T) {
 	withRegistry(t)
 	assert.Contains(t, string(serve([]byte(`{"abi":1}`), &fakeContext{})), "no strategy registered")
 
-	withRegistry(t, registration{"t", func(ctx Context, req Request) (Result, error) {
+	withRegistry(t, registration{name: "t", fn: func(ctx Context, req Request) (Result, error) {
 		res, err := ctx.Exec("kubectl", "get", "-n", req.Node)
 		if err != nil {
 			return Result{}, err
@@ -186,7 +187,7 @@ func TestServeDispatchesByStrategy(t *testing.T) {
 			return Result{Filesystems: []string{fs + ":" + req.Strategy}}, nil
 		}
 	}
-	withRegistry(t, registration{"a", answer("A")}, registration{"b", answer("B")})
+	withRegistry(t, registration{name: "a", fn: answer("A")}, registration{name: "b", fn: answer("B")})
 	assert.Equal(t, []string{"a", "b"}, Strategies())
 
 	out := serve([]byte(`{"abi":1,"strategy":"b","node":"n"}`), &fakeContext{})
@@ -201,7 +202,7 @@ func TestServeDispatchesByStrategy(t *testing.T) {
 
 func TestRegisterRefusesDuplicatesAndNil(t *testing.T) {
 	fn := func(Context, Request) (Result, error) { return Result{}, nil }
-	withRegistry(t, registration{"a", fn})
+	withRegistry(t, registration{name: "a", fn: fn})
 	assert.PanicsWithValue(t, "plugin: strategy a registered twice", func() { Register("a", fn) })
 	assert.PanicsWithValue(t, "plugin: Register(b) with a nil function", func() { Register("b", nil) })
 	assert.Equal(t, []string{"a"}, Strategies())
@@ -215,29 +216,45 @@ func TestNativeStubsReportNoHost(t *testing.T) {
 
 func TestInfo(t *testing.T) {
 	fn := func(Context, Request) (Result, error) { return Result{}, nil }
-	withRegistry(t, registration{"kubectl-nnf", fn})
+	withRegistry(t, registration{name: "kubectl-nnf", fn: fn})
 	var info map[string]any
 	require.NoError(t, json.Unmarshal(encodeInfo(), &info))
-	assert.Equal(t, map[string]any{"name": "kubectl-nnf", "strategies": []any{"kubectl-nnf"}, "sdk": SDKVersion, "abi": 1.0}, info)
+	assert.Equal(t, map[string]any{"name": "kubectl-nnf", "strategies": []any{"kubectl-nnf"},
+		"commands": map[string]any{"kubectl-nnf": []any{}}, "sdk": SDKVersion, "abi": 1.0}, info)
 
-	withRegistry(t, registration{"kubectl-nnf", fn}, registration{"pcs-status", fn})
+	withRegistry(t, registration{name: "kubectl-nnf", fn: fn}, registration{name: "pcs-status", fn: fn})
 	require.NoError(t, json.Unmarshal(encodeInfo(), &info))
 	assert.Equal(t, []any{"kubectl-nnf", "pcs-status"}, info["strategies"])
+}
+
+// Needs puts each strategy's commands into fgr_info, alternatives together,
+// for the host to check against the grants before any fence.
+func TestInfoListsTheCommandsEachStrategyNeeds(t *testing.T) {
+	fn := func(Context, Request) (Result, error) { return Result{}, nil }
+	withRegistry(t)
+	Register("kubectl-nnf", fn, Needs("kubectl"))
+	Register("pcs-status", fn, Needs("crm_mon", "pcs"), Needs("cibadmin", "pcs"), Needs())
+	var info map[string]any
+	require.NoError(t, json.Unmarshal(encodeInfo(), &info))
+	assert.Equal(t, map[string]any{
+		"kubectl-nnf": []any{[]any{"kubectl"}},
+		"pcs-status":  []any{[]any{"crm_mon", "pcs"}, []any{"cibadmin", "pcs"}},
+	}, info["commands"])
 }
 
 // FuzzDecodeFrame: any bytes give a result or an error, never a panic, and
 // an accepted frame's parts add up to its length.
 func FuzzDecodeFrame(f *testing.F) {
 	f.Add(frame(0, 0, "out", "err", ""))
-	f.Add(frame(-1, flagDenied, "", "", "denied"))
-	f.Add(frame(3, flagTimedOut|flagStdoutTruncated, "x", "", ""))
+	f.Add(frame(-1, abi.FlagDenied, "", "", "denied"))
+	f.Add(frame(3, abi.FlagTimedOut|abi.FlagStdoutTruncated, "x", "", ""))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeFrame("cmd", b)
 		if err != nil {
 			return
 		}
-		if frameHeader+len(r.Stdout)+len(r.Stderr) > len(b) {
+		if abi.FrameHeader+len(r.Stdout)+len(r.Stderr) > len(b) {
 			t.Fatalf("result larger than its frame")
 		}
 	})
