@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
@@ -21,6 +23,7 @@ type ModuleStatus struct {
 	SDK         string        `json:"sdk,omitempty"`
 	CompileTime time.Duration `json:"compile_time"`     // of the module; a cache hit is mostly validation
 	Shared      bool          `json:"shared,omitempty"` // loaded already for an earlier strategy of this report
+	Needs       [][]string    `json:"needs,omitempty"`  // commands it declares (fgr_info), alternatives together
 	Err         error         `json:"-"`                // nil: verified
 }
 
@@ -84,7 +87,75 @@ func (s *Source) inspect(ctx context.Context, loc Location, seen map[*module]boo
 		return ms
 	}
 	ms.GuestName, ms.Strategies, ms.SDK = info.Name, info.Strategies, info.SDK
+	ms.Needs = info.needsOf(loc.Name)
+	if err := missingGrants(s.cfg, loc.Name, ms.Needs); err != nil {
+		ms.Err = err
+	}
 	return ms
+}
+
+// needsOf is what the module declares strategy name needs. A module serving
+// one strategy serves it under any configured name, so its one entry counts.
+func (info moduleInfo) needsOf(name string) [][]string {
+	if needs, ok := info.Commands[name]; ok {
+		return needs
+	}
+	if len(info.Strategies) <= 1 && len(info.Commands) == 1 {
+		for _, needs := range info.Commands {
+			return needs
+		}
+	}
+	return nil
+}
+
+// MissingGrantError is a strategy that declares a command its configuration
+// does not let it run: every fence would find it denied.
+type MissingGrantError struct {
+	Strategy string
+	OneOf    []string // the declared need: any one of these commands
+	Why      string   // what the configuration lacks
+}
+
+func (e *MissingGrantError) Error() string {
+	what := "command " + e.OneOf[0]
+	if len(e.OneOf) > 1 {
+		what = "one of the commands " + strings.Join(e.OneOf, ", ")
+	}
+	return "strategy " + e.Strategy + " needs " + what + ", but " + e.Why
+}
+
+// missingGrants checks each declared need against strategies.<name>.allow
+// and commands.<cmd>: a need is met when one of its commands is both
+// granted and defined.
+func missingGrants(cfg *config.Config, name string, needs [][]string) error {
+	allow := cfg.Strategies[name].Allow
+	var errs []error
+	for _, oneOf := range needs {
+		if len(oneOf) == 0 {
+			continue
+		}
+		var granted []string
+		met := false
+		for _, c := range oneOf {
+			if !slices.Contains(allow, c) {
+				continue
+			}
+			granted = append(granted, c)
+			if cmd, ok := cfg.Commands[c]; ok && cmd.Path != "" {
+				met = true
+				break
+			}
+		}
+		if met {
+			continue
+		}
+		why := fmt.Sprintf("strategies.%s.allow does not grant it (allow: [%s])", name, strings.Join(allow, ", "))
+		if len(granted) > 0 {
+			why = fmt.Sprintf("commands.%s.path is not configured", granted[0])
+		}
+		errs = append(errs, &MissingGrantError{Strategy: name, OneOf: oneOf, Why: why})
+	}
+	return errors.Join(errs...)
 }
 
 // Verify checks every configured strategy (for the monitor action): nil

@@ -43,9 +43,10 @@ type module struct {
 
 // moduleInfo is what fgr_info answers; zero for a module without it.
 type moduleInfo struct {
-	Name       string   `json:"name"`
-	Strategies []string `json:"strategies"`
-	SDK        string   `json:"sdk"`
+	Name       string                `json:"name"`
+	Strategies []string              `json:"strategies"`
+	Commands   map[string][][]string `json:"commands"` // per strategy: what it needs, alternatives together (checked by inspect.go)
+	SDK        string                `json:"sdk"`
 }
 
 func newModule(path string, rt wazero.Runtime, cm wazero.CompiledModule, took time.Duration, instances *atomic.Uint64) *module {

@@ -166,9 +166,21 @@ func verify(ctx context.Context, cfg *config.Config, args []string, stdout, stde
 	if len(st.Strategies) > 1 {
 		what = "strategies " + strings.Join(st.Strategies, ", ")
 	}
-	fmt.Fprintf(stdout, "verified: %s: ABI %d, %s, sdk %q, compiled in %s\n",
-		file, st.ABI, what, st.SDK, st.CompileTime.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "verified: %s: ABI %d, %s, sdk %q, compiled in %s%s\n",
+		file, st.ABI, what, st.SDK, st.CompileTime.Round(time.Millisecond), needsNote(st.Needs))
 	return 0
+}
+
+// needsNote says which commands a strategy declares it needs ("a|b": either).
+func needsNote(needs [][]string) string {
+	if len(needs) == 0 {
+		return ""
+	}
+	parts := make([]string, len(needs))
+	for i, oneOf := range needs {
+		parts[i] = strings.Join(oneOf, "|")
+	}
+	return "; needs " + strings.Join(parts, ", ")
 }
 
 // nameFromFile derives a strategy name from a module file name, so a module

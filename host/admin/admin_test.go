@@ -16,10 +16,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/host"
 )
 
-// testerWasm serves one strategy; multiWasm serves two, alpha and beta.
-var testerWasm, multiWasm, tmpRoot string
+// testerWasm serves one strategy; multiWasm serves two, alpha and beta;
+// needyWasm declares the commands it needs; commandWasm is needy built
+// without -buildmode=c-shared (a WASI command, not a reactor).
+var testerWasm, multiWasm, needyWasm, commandWasm, tmpRoot string
 
 // TestMain builds the host's test guest from source (nothing compiled is
 // committed).
@@ -32,8 +35,15 @@ func TestMain(m *testing.M) {
 	}
 	testerWasm = filepath.Join(tmpRoot, "tester.wasm")
 	multiWasm = filepath.Join(tmpRoot, "multi.wasm")
-	for out, src := range map[string]string{testerWasm: "../testdata/guests/tester", multiWasm: "../testdata/guests/multi"} {
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, src)
+	needyWasm = filepath.Join(tmpRoot, "needy.wasm")
+	commandWasm = filepath.Join(tmpRoot, "command.wasm")
+	for out, src := range map[string]string{testerWasm: "../testdata/guests/tester", multiWasm: "../testdata/guests/multi",
+		needyWasm: "./testdata/needy", commandWasm: "./testdata/needy"} {
+		mode := "-buildmode=c-shared"
+		if out == commandWasm {
+			mode = "-buildmode=exe"
+		}
+		cmd := exec.Command("go", "build", mode, "-trimpath", "-ldflags=-s -w", "-o", out, src)
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "building the test guest %s: %v\n%s", src, err, b)
@@ -197,4 +207,57 @@ func TestUsageErrors(t *testing.T) {
 func regexpQuote(s string) string {
 	r := strings.NewReplacer(".", `\.`, "(", `\(`, ")", `\)`, "+", `\+`)
 	return r.Replace(s)
+}
+
+// A Go module built without -buildmode=c-shared exports _start and no
+// _initialize: verify says how to build it instead of a trap message.
+func TestVerifyNamesAMissingCSharedBuildMode(t *testing.T) {
+	code, _, errOut := runMain(t, testConfig(t), "verify", commandWasm)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "exports _start, not _initialize")
+	assert.Contains(t, errOut, "-buildmode=c-shared")
+	assert.NotContains(t, errOut, "unreachable")
+}
+
+// needyConfig configures needy with its grants; tests take some away.
+func needyConfig(t *testing.T) *config.Config {
+	cfg := testConfig(t)
+	cfg.Commands["cat"] = config.Command{Path: "/bin/cat", Timeout: 5 * time.Second}
+	cfg.Strategies["needy"] = config.Strategy{File: needyWasm, Timeout: 5 * time.Second, Allow: []string{"greet", "cat"}}
+	cfg.Discovery.Order = []string{"needy"}
+	return cfg
+}
+
+// A strategy's declared commands are checked against its grants by verify,
+// list and the monitor's Verify, before any fence is denied them.
+func TestMissingGrantsAreReportedBeforeAFence(t *testing.T) {
+	cfg := needyConfig(t)
+	code, out, errOut := runMain(t, cfg, "verify", needyWasm)
+	assert.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "; needs greet, inventory|cat")
+	code, out, _ = runMain(t, cfg, "list")
+	assert.Equal(t, 0, code, out)
+	require.NoError(t, host.Verify(context.Background(), cfg))
+
+	cfg.Strategies["needy"] = config.Strategy{File: needyWasm, Timeout: 5 * time.Second, Allow: []string{"cat"}}
+	const want = "strategy needy needs command greet, but strategies.needy.allow does not grant it (allow: [cat])"
+	code, _, errOut = runMain(t, cfg, "verify", needyWasm)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, want)
+	code, out, _ = runMain(t, cfg, "list")
+	assert.Equal(t, 1, code)
+	assert.Regexp(t, `(?m)^1\s+needy\s+1\s+NOT VERIFIED`, out)
+	assert.Contains(t, out, want)
+	err := host.Verify(context.Background(), cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), want)
+	var mg *host.MissingGrantError
+	assert.ErrorAs(t, err, &mg)
+
+	// Granted but not defined: the other half of a grant.
+	cfg = needyConfig(t)
+	delete(cfg.Commands, "cat")
+	code, _, errOut = runMain(t, cfg, "verify", needyWasm)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "strategy needy needs one of the commands inventory, cat, but commands.cat.path is not configured")
 }

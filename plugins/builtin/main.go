@@ -16,11 +16,12 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
 )
 
-// In discovery.order's default order, which is also what fgr_info lists.
+// In discovery.order's default order, which is also what fgr_info lists,
+// each with the commands it declares it needs.
 func init() {
-	plugin.Register(kubectlnnf.Name, kubectlnnf.Discover)
-	plugin.Register(pcsstatus.Name, pcsstatus.Discover)
-	plugin.Register(pcsconfig.Name, pcsconfig.Discover)
+	plugin.Register(kubectlnnf.Name, kubectlnnf.Discover, kubectlnnf.Needs...)
+	plugin.Register(pcsstatus.Name, pcsstatus.Discover, pcsstatus.Needs...)
+	plugin.Register(pcsconfig.Name, pcsconfig.Discover, pcsconfig.Needs...)
 }
 
 func main() {}

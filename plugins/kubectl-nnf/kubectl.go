@@ -109,3 +109,7 @@ func errorLine(stderr []byte) string {
 	}
 	return pick
 }
+
+// Needs is what the strategy declares it runs on every fence (fgr_info), so
+// a missing grant is reported before a fence meets it.
+var Needs = []plugin.Option{plugin.Needs(kubectlCommand)}

@@ -105,3 +105,7 @@ type constError string
 func (e constError) Error() string { return string(e) }
 
 const errNoConfiguration = constError("CIB document has no <configuration> section (nodes, constraints)")
+
+// Needs is what the strategy declares it runs on every fence (fgr_info):
+// one of its configuration sources.
+var Needs = []plugin.Option{plugin.Needs(pcmk.Names(configCommands)...)}

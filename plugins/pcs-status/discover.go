@@ -148,3 +148,8 @@ func classify(mounted []pcmk.Instance, cib *pcmk.CIB, fstypes []string, details 
 	}
 	return fs
 }
+
+// Needs is what the strategy declares it runs on every fence (fgr_info): a
+// status source, and a configuration source whenever a Filesystem is active
+// on the target; either of each list will do.
+var Needs = []plugin.Option{plugin.Needs(pcmk.Names(statusCommands)...), plugin.Needs(pcmk.Names(configCommands)...)}

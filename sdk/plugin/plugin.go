@@ -139,8 +139,26 @@ var ErrDenied = errors.New("command not allowed for this strategy")
 type DiscoverFunc func(ctx Context, req Request) (Result, error)
 
 type registration struct {
-	name string
-	fn   DiscoverFunc
+	name  string
+	fn    DiscoverFunc
+	needs [][]string // each: logical command names, one of which must be granted
+}
+
+// Option adds to what Register declares about a strategy.
+type Option func(*registration)
+
+// Needs declares a command the strategy runs on every fence: the host's
+// `plugins verify`, `plugins list` and the monitor action then fail while
+// strategies.<name>.allow does not grant it or commands.<name> does not
+// define it, instead of the first fence finding out. Give several names when
+// any one of them will do (a fallback: Needs("crm_mon", "pcs")); call it once
+// per command needed. The names are logical command names, as for Exec.
+func Needs(oneOf ...string) Option {
+	return func(r *registration) {
+		if len(oneOf) > 0 {
+			r.needs = append(r.needs, append([]string(nil), oneOf...))
+		}
+	}
 }
 
 // registry holds what Register installed, in order. A module may serve
@@ -155,7 +173,10 @@ var registry []registration
 // the one named by the configuration (Request.Strategy). A module that
 // registers exactly one strategy answers under whatever name the
 // configuration loads it as (strategies.<name>.file).
-func Register(name string, fn DiscoverFunc) {
+//
+// Options declare what the strategy needs from the host (Needs); they are
+// reported in fgr_info and checked before any fence runs.
+func Register(name string, fn DiscoverFunc, opts ...Option) {
 	if fn == nil {
 		panic("plugin: Register(" + name + ") with a nil function")
 	}
@@ -164,7 +185,11 @@ func Register(name string, fn DiscoverFunc) {
 			panic("plugin: strategy " + name + " registered twice")
 		}
 	}
-	registry = append(registry, registration{name, fn})
+	r := registration{name: name, fn: fn}
+	for _, o := range opts {
+		o(&r)
+	}
+	registry = append(registry, r)
 }
 
 // Registered returns the first strategy Register installed (nil if none):

@@ -2,6 +2,7 @@ package pcmk
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
@@ -12,6 +13,18 @@ import (
 type Command struct {
 	Name string
 	Args []string
+}
+
+// Names lists the logical command names of cmds, each once, in order: what
+// a strategy declares it needs when any of cmds will do.
+func Names(cmds []Command) []string {
+	var names []string
+	for _, c := range cmds {
+		if !slices.Contains(names, c.Name) {
+			names = append(names, c.Name)
+		}
+	}
+	return names
 }
 
 // String is the command line as an operator would type it.
