@@ -1,8 +1,14 @@
 # Agent core targets: test, demo, check.
 .PHONY: test demo check
 
+# Go modules of the tree: the agent (.), the strategy SDK (sdk, its own
+# module so a site strategy depends on it alone), and the build tools
+# (tools: nfpm, kept out of the agent's and the SDK's go.sum).
+MODULES := . sdk tools
+
 test: build ## build everything, then run every Go test (the README's test command)
 	$(GO) test ./...
+	$(GO) -C sdk test ./...
 
 # demo: one fence event on the built-in defaults (an empty config file),
 # recorded into a fresh temporary directory, with no cluster and no kubectl
@@ -24,9 +30,11 @@ demo: build ## record a demo fence event into a temporary log dir and print it
 	echo "== operational log: $$d/log/fence-events.log (also on stderr: $$d/stderr.txt)"; \
 	test $$rc -eq 0
 
-check: ## gofmt -l empty, go vet, tests; fails on a dirty git tree
+check: ## gofmt -l empty, go mod tidy -diff of each module, go vet, tests; fails on a dirty git tree
 	@dirty=$$(git status --porcelain); if [ -n "$$dirty" ]; then echo "check: the git tree is dirty:"; echo "$$dirty"; exit 1; fi
 	@unformatted=$$(git ls-files -z '*.go' | xargs -0 gofmt -l); if [ -n "$$unformatted" ]; then echo "check: gofmt -l:"; echo "$$unformatted"; exit 1; fi
+	@for m in $(MODULES); do $(GO) -C $$m mod tidy -diff || { echo "check: go mod tidy would change $$m/go.mod or go.sum (diff above)"; exit 1; }; done
 	$(GO) vet ./...
+	$(GO) -C sdk vet ./...
 	$(MAKE) test
 	@dirty=$$(git status --porcelain); if [ -n "$$dirty" ]; then echo "check: the tests left the git tree dirty:"; echo "$$dirty"; exit 1; fi

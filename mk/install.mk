@@ -6,7 +6,7 @@
 #
 #   make install   [DESTDIR=/tmp/root] [PREFIX=/usr]
 #   make uninstall [DESTDIR=/tmp/root] [PREFIX=/usr]
-#   make packages  -> dist/*.deb dist/*.rpm (nfpm, pinned in go.mod)
+#   make packages  -> dist/*.deb dist/*.rpm (nfpm, pinned in tools/go.mod)
 #   make man       -> $(BIN)/man/fence_gfs2_recorder.8
 
 PREFIX        ?= /usr
@@ -106,5 +106,5 @@ packages: build man $(CONFIG_EXAMPLE) ## build .deb and .rpm into $(DIST)/ with 
 	@for p in deb rpm; do \
 		echo "nfpm $$p $(PKG_VERSION) $(PKG_ARCH)"; \
 		PKG_VERSION='$(PKG_VERSION)' PKG_ARCH='$(PKG_ARCH)' PKG_BIN='$(BIN)' \
-			$(GO) tool nfpm package --config packaging/nfpm.yaml --packager $$p --target $(DIST)/ || exit 1; \
+			$(GO) tool -modfile=tools/go.mod nfpm package --config packaging/nfpm.yaml --packager $$p --target $(DIST)/ || exit 1; \
 	done
