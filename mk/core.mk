@@ -10,25 +10,14 @@ test: build ## build everything, then run every Go test (the README's test comma
 	$(GO) test ./...
 	$(GO) -C sdk test ./...
 
-# demo: one fence event on the built-in defaults (an empty config file),
-# recorded into a fresh temporary directory, with no cluster and no kubectl
-# configuration needed: discovery attempts fail cleanly and the record says
-# which and why. Nothing outside the temporary directory is written.
-demo: build ## record a demo fence event into a temporary log dir and print it
-	@d=$$(mktemp -d "$${TMPDIR:-/tmp}/fence_gfs2_recorder-demo.XXXXXX"); \
-	: > "$$d/config.yaml"; \
-	printf 'nodename=compute-node-3\naction=reboot\nport=compute-node-3\nlog_dir=%s/log\n' "$$d" | \
-	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$$d" KUBECONFIG="$$d/no-kubeconfig" \
-		FENCE_GFS2_RECORDER_CONFIG="$$d/config.yaml" FENCE_GFS2_RECORDER_CACHE_DIR="$$d/cache" \
-		FENCE_GFS2_RECORDER_STRATEGIES__KUBECTL_NNF__CONFIG__CACHE_DIR="$$d/cache/kube" \
-		$(AGENT) 2>"$$d/stderr.txt"; \
-	rc=$$?; \
-	echo "== exit code: $$rc (pacemaker-fenced treats 0 as success)"; \
-	echo "== $$d/log/fence-events-readable.log"; cat "$$d/log/fence-events-readable.log"; \
-	echo "== $$d/log/fence-events-detailed.jsonl"; \
-	if command -v jq >/dev/null; then jq . "$$d/log/fence-events-detailed.jsonl"; else cat "$$d/log/fence-events-detailed.jsonl"; fi; \
-	echo "== operational log: $$d/log/fence-events.log (also on stderr: $$d/stderr.txt)"; \
-	test $$rc -eq 0
+# demo: two fence events recorded into a fresh temporary directory by the
+# built agent, discovery answering from the project's test data (a fake NNF
+# API server for the real kubectl, the real crm_mon/cibadmin on a recorded
+# CIB, or stand-ins printing recorded Pacemaker outputs where those are not
+# installed): no cluster, no kubeconfig, nothing written outside the
+# directory (internal/demo).
+demo: build ## record two demo fence events (one finding filesystems, one not) and query them
+	$(GO) run ./internal/demo -agent $(AGENT)
 
 check: ## gofmt -l empty, go mod tidy -diff of each module, go vet, tests; fails on a dirty git tree
 	@dirty=$$(git status --porcelain); if [ -n "$$dirty" ]; then echo "check: the git tree is dirty:"; echo "$$dirty"; exit 1; fi
