@@ -31,7 +31,9 @@ import "github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
 const Name = "site-inventory"
 
 // A reactor's init runs once per instance; Register must be called there.
-func init() { plugin.Register(Name, discover) }
+// Needs declares the command every fence runs, so `plugins verify`, `plugins
+// list` and monitor report a configuration that does not grant it.
+func init() { plugin.Register(Name, discover, plugin.Needs("inventory")) }
 
 // main never runs in a reactor; the Go toolchain still wants it.
 func main() {}

@@ -1,0 +1,84 @@
+// Package examples holds the test that the plugin template works where a
+// site would use it: copied out of this tree.
+package examples
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// The template, copied to a directory outside the checkout, builds, passes
+// its tests, and is verified, run and installed by the agent with only the
+// commands its README gives (the replace pointing at this checkout's SDK,
+// as the README says to do until the SDK is published).
+func TestTemplateWorksCopiedOutOfTheTree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the agent and a wasm module")
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make not installed (apt-get install make)")
+	}
+	root := repoRoot()
+	tmp := t.TempDir()
+	if strings.HasPrefix(tmp, root) {
+		t.Fatalf("temp dir %s is inside the checkout", tmp)
+	}
+	agent := filepath.Join(tmp, "agent", "fence_gfs2_recorder")
+	build := exec.Command("go", "build", "-o", agent, "./cmd/fence_gfs2_recorder")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the agent: %v\n%s", err, out)
+	}
+	dir := filepath.Join(tmp, "my-strategy")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(root, "examples", "plugin-template"))); err != nil {
+		t.Fatal(err)
+	}
+	// CopyFS makes files read-only copies of the mode; the steps edit go.mod.
+	if err := os.Chmod(filepath.Join(dir, "go.mod"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The README's steps. GOFLAGS=-mod=readonly: the committed go.sum must
+	// be complete; nothing is added to it.
+	env := append(os.Environ(), "GOFLAGS=-mod=readonly", "GOWORK=off")
+	step := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	step("go", "mod", "edit", "-replace", "github.com/NearNodeFlash/fence-gfs2-recorder/sdk="+filepath.Join(root, "sdk"))
+	out := step("make", "test", "build")
+	if !strings.Contains(out, "ok  \texample.com/site-strategy") {
+		t.Errorf("make test ran no tests:\n%s", out)
+	}
+	out = step("make", "verify", "AGENT="+agent)
+	if !strings.Contains(out, `verified: site-strategy.wasm: ABI 1, strategy "site-strategy"`) || !strings.Contains(out, "needs site-list") {
+		t.Errorf("make verify:\n%s", out)
+	}
+	out = step("make", "run", "AGENT="+agent, "NODE=compute-node-3")
+	if !strings.Contains(out, "outcome:     found") || !strings.Contains(out, "filesystems: proj-gfs2 scratch") {
+		t.Errorf("make run:\n%s", out)
+	}
+	plugins := filepath.Join(tmp, "plugins.d")
+	step("make", "install", "PLUGIN_DIR="+plugins)
+	if fi, err := os.Stat(filepath.Join(plugins, "site-strategy.wasm")); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("installed module: %v %v", fi, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "go.sum")); strings.Contains(string(b), "koanf") || strings.Contains(string(b), "nfpm") {
+		t.Errorf("the template's go.sum holds the agent's dependencies:\n%s", b)
+	}
+}
