@@ -4,11 +4,6 @@ go 1.26.0
 
 require github.com/NearNodeFlash/fence-gfs2-recorder/sdk v0.1.0
 
-require (
-	github.com/stretchr/testify v1.12.1 // indirect
-	github.com/tetratelabs/wazero v1.12.0 // indirect
-)
-
 // Until the SDK is published (tags sdk/vX.Y.Z), build against a checkout of
 // fence_gfs2_recorder: point this at its sdk directory, e.g.
 //   go mod edit -replace github.com/NearNodeFlash/fence-gfs2-recorder/sdk=$HOME/src/fence-gfs2-recorder/sdk

@@ -1,13 +1,11 @@
 package jsonlite
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"testing"
 
-	"github.com/stretchr/testify/require"
-	"github.com/tetratelabs/wazero"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/require"
 )
 
 // Native benchmarks on the 77 KB kubectl ClientMount list, each beside the
@@ -111,32 +109,5 @@ func BenchmarkWriterValueEncodingJSON(b *testing.B) {
 		if _, err := json.Marshal(v); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// BenchmarkWasm runs the guest's exports on the fixture inside wazero with
-// WithCloseOnContextDone(true), as the host runs strategies: one instance,
-// repeated calls (steady state; instantiation is measured by the host).
-func BenchmarkWasm(b *testing.B) {
-	data := loadFixture(b)
-	ctx := context.Background()
-	rt, compiled := newRuntime(b, buildGuest(b, "jsonlite"))
-	for _, export := range []string{"stream", "run"} {
-		b.Run(export, func(b *testing.B) {
-			b.SetBytes(int64(len(data)))
-			mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithStartFunctions("_initialize").WithName(""))
-			require.NoError(b, err)
-			defer mod.Close(ctx)
-			res, err := mod.ExportedFunction("alloc").Call(ctx, uint64(len(data)))
-			require.NoError(b, err)
-			require.True(b, mod.Memory().Write(uint32(res[0]), data))
-			fn := mod.ExportedFunction(export)
-			for b.Loop() {
-				res, err := fn.Call(ctx, uint64(len(data)))
-				if err != nil || int32(uint32(res[0])) < 0 {
-					b.Fatal(err, res)
-				}
-			}
-		})
 	}
 }

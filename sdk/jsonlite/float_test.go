@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/assert"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/require"
 )
 
 // checkParseFloat compares parseFloat bit for bit (sign of zero and range

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/assert"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/require"
 )
 
 // decodeOurs reads a whole document the way a caller of Value would.

@@ -7,8 +7,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/assert"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/require"
 )
 
 // oracleMarshal is encoding/json's output without HTML escaping, which is

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/abi"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/assert"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/require"
 )
 
 func TestDecodeRequest(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/assert"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/require"
 )
 
 // Build builds the Go package in dir as a wasip1 reactor and returns the
