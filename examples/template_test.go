@@ -16,6 +16,35 @@ func repoRoot() string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
+// buildAgent builds the agent into dir.
+func buildAgent(t *testing.T, dir string) string {
+	t.Helper()
+	agent := filepath.Join(dir, "agent", "fence_gfs2_recorder")
+	build := exec.Command("go", "build", "-o", agent, "./cmd/fence_gfs2_recorder")
+	build.Dir = repoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the agent: %v\n%s", err, out)
+	}
+	return agent
+}
+
+// copyExample copies examples/<name> to dir, writable as a checkout is.
+func copyExample(t *testing.T, name, dir string) string {
+	t.Helper()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(repoRoot(), "examples", name))); err != nil {
+		t.Fatal(err)
+	}
+	if err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			err = os.Chmod(p, 0o644)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // The template, copied to a directory outside the checkout, builds, passes
 // its tests, and is verified, run and installed by the agent with only the
 // commands its README gives (the replace pointing at this checkout's SDK,
@@ -32,20 +61,8 @@ func TestTemplateWorksCopiedOutOfTheTree(t *testing.T) {
 	if strings.HasPrefix(tmp, root) {
 		t.Fatalf("temp dir %s is inside the checkout", tmp)
 	}
-	agent := filepath.Join(tmp, "agent", "fence_gfs2_recorder")
-	build := exec.Command("go", "build", "-o", agent, "./cmd/fence_gfs2_recorder")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the agent: %v\n%s", err, out)
-	}
-	dir := filepath.Join(tmp, "my-strategy")
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join(root, "examples", "plugin-template"))); err != nil {
-		t.Fatal(err)
-	}
-	// CopyFS makes files read-only copies of the mode; the steps edit go.mod.
-	if err := os.Chmod(filepath.Join(dir, "go.mod"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	agent := buildAgent(t, tmp)
+	dir := copyExample(t, "plugin-template", filepath.Join(tmp, "my-strategy"))
 
 	// The README's steps, offline: the SDK requires nothing, so the
 	// template needs no go.sum and no download (GOPROXY=off), and nothing
