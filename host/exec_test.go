@@ -82,7 +82,7 @@ func TestExecFailureIsAnErrorWithStderr(t *testing.T) {
 
 	a := rep.Attempts[0]
 	assert.Equal(t, discovery.OutcomeError, a.Outcome)
-	assert.Equal(t, "command exited with status 3: no route to apiserver", a.Error)
+	assert.Equal(t, "command failing exited with status 3: no route to apiserver", a.Error)
 	require.Len(t, a.Calls, 1)
 	assert.Equal(t, 3, a.Calls[0].ExitCode)
 	assert.Equal(t, "no route to apiserver\n", a.Calls[0].Stderr)
@@ -136,7 +136,7 @@ func TestExecHangingCommandAndItsChildAreKilled(t *testing.T) {
 
 	assert.Equal(t, []discovery.Outcome{discovery.OutcomeTimeout, discovery.OutcomeFound}, outcomes(rep))
 	a := rep.Attempts[0]
-	assert.Equal(t, "command timed out", a.Error)
+	assert.Equal(t, "command hang timed out (limit commands.hang.timeout, or the strategy's timeout when less of it remained)", a.Error)
 	require.Len(t, a.Calls, 1)
 	assert.True(t, a.Calls[0].TimedOut)
 	assert.Equal(t, true, a.Details["timed_out"])

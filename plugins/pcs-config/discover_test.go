@@ -166,7 +166,7 @@ func TestFallbacksAndErrors(t *testing.T) {
 	_, err = Discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "status 105: Could not connect to the CIB")
-	assert.Contains(t, err.Error(), "pcs cluster cib: command exited with status 1: Error: unable to get cib")
+	assert.Contains(t, err.Error(), "pcs cluster cib: command pcs exited with status 1: Error: unable to get cib")
 
 	ctx = plugintest.NewContext(t).Allow("cibadmin").
 		Script("cibadmin", plugintest.Output([]byte("<cib><configuration>")), cibadminArgs...)

@@ -106,6 +106,7 @@ type Context interface {
 
 // ExecResult is what a command did.
 type ExecResult struct {
+	Command         string // the logical command name Exec was given
 	ExitCode        int    // -1 if it was killed
 	Stdout          []byte // what it printed, up to the command's output cap
 	Stderr          []byte // its error output, up to the same cap
@@ -115,13 +116,22 @@ type ExecResult struct {
 }
 
 // Err returns nil when the command exited 0 within its deadline, else an
-// error that says how it failed and quotes the start of stderr.
+// error that says how it failed, naming the command and, for a timeout, the
+// configuration key of the limit; it quotes the start of stderr. Output cut
+// at commands.<name>.output_cap is not an error: StdoutTruncated says so.
 func (r *ExecResult) Err() error {
+	cmd := "command"
+	if r.Command != "" {
+		cmd += " " + r.Command
+	}
 	switch {
 	case r.TimedOut:
-		return errors.New("command timed out")
+		if r.Command == "" {
+			return errors.New(cmd + " timed out")
+		}
+		return errors.New(cmd + " timed out (limit commands." + r.Command + ".timeout, or the strategy's timeout when less of it remained)")
 	case r.ExitCode != 0:
-		msg := "command exited with status " + itoa(r.ExitCode)
+		msg := cmd + " exited with status " + itoa(r.ExitCode)
 		if s := firstLine(r.Stderr, 300); s != "" {
 			msg += ": " + s
 		}

@@ -163,6 +163,7 @@ func decodeFrame(name string, b []byte) (*ExecResult, error) {
 		return nil, &execError{msg: msg}
 	}
 	return &ExecResult{
+		Command:         name,
 		ExitCode:        int(f.ExitCode),
 		Stdout:          f.Stdout,
 		Stderr:          f.Stderr,

@@ -104,18 +104,18 @@ func frame(code int32, flags uint32, stdout, stderr, msg string) []byte {
 func TestDecodeFrame(t *testing.T) {
 	r, err := decodeFrame("kubectl", frame(0, abi.FlagStdoutTruncated, `{"items":[]}`, "warning\n", ""))
 	require.NoError(t, err)
-	assert.Equal(t, &ExecResult{ExitCode: 0, Stdout: []byte(`{"items":[]}`), Stderr: []byte("warning\n"), StdoutTruncated: true}, r)
+	assert.Equal(t, &ExecResult{Command: "kubectl", ExitCode: 0, Stdout: []byte(`{"items":[]}`), Stderr: []byte("warning\n"), StdoutTruncated: true}, r)
 	assert.NoError(t, r.Err())
 
 	r, err = decodeFrame("pcs", frame(-1, abi.FlagTimedOut|abi.FlagStderrTruncated, "", "", ""))
 	require.NoError(t, err)
 	assert.True(t, r.TimedOut)
 	assert.True(t, r.StderrTruncated)
-	assert.EqualError(t, r.Err(), "command timed out")
+	assert.EqualError(t, r.Err(), "command pcs timed out (limit commands.pcs.timeout, or the strategy's timeout when less of it remained)")
 
 	r, err = decodeFrame("pcs", frame(1, 0, "", "Error: unable to get cib\nmore\n", ""))
 	require.NoError(t, err)
-	assert.EqualError(t, r.Err(), "command exited with status 1: Error: unable to get cib")
+	assert.EqualError(t, r.Err(), "command pcs exited with status 1: Error: unable to get cib")
 }
 
 func TestDecodeFrameFailures(t *testing.T) {

@@ -92,8 +92,8 @@ func ExampleFail() {
 		fmt.Println(err)
 	}
 	// Output:
-	// command exited with status 1: Error: unable to get cib
-	// command timed out
+	// command pcs exited with status 1: Error: unable to get cib
+	// command pcs timed out (limit commands.pcs.timeout, or the strategy's timeout when less of it remained)
 	// exec pcs: /usr/sbin/pcs: no such file or directory
 }
 

@@ -105,6 +105,9 @@ func (c *Context) Exec(name string, args ...string) (*plugin.ExecResult, error) 
 				return nil, s.resp.Err
 			}
 			r := s.resp.Result
+			if r.Command == "" {
+				r.Command = name // as the real host's result carries it
+			}
 			return &r, nil
 		}
 	}
