@@ -35,7 +35,7 @@ func (l *lab) report(runs int) string {
 	}
 	b.WriteString("\nTargets:\n\n")
 	if st := l.find("3. reboot, first strategy answers"); st != nil {
-		// The target: twice the Python start-up floor of a quiet
+		// The project's target: twice the Python start-up floor of a quiet
 		// machine (about 20 ms), whatever this run's Python baseline says.
 		fmt.Fprintf(&b, "* 3 ≤ 40 ms: %.1f ms median: %s\n", msf(st.wall[0]), met(st.wall[0] <= 40*time.Millisecond))
 		// The same target as a ratio within this run, which a loaded

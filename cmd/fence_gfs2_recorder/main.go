@@ -23,7 +23,8 @@ import (
 )
 
 // gcMemoryLimit is where the collector starts working when tuneGC has
-// switched it off: the RSS budget for a whole fence run.
+// switched it off: the RSS a whole fence run is meant to stay under
+// (docs/PERFORMANCE.md).
 const gcMemoryLimit = 64 << 20
 
 func main() {

@@ -66,10 +66,10 @@ func TestValueAgreesWithEncodingJSON(t *testing.T) {
 // TestFixturesAgreeWithEncodingJSON decodes the real NNF kubectl outputs.
 func TestFixturesAgreeWithEncodingJSON(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*.json")
-	// The full fixture set, when this machine has it.
-	more, _ := filepath.Glob("/work/shared/nnf/fixtures/*.json")
+	// The agent's full fixture set, in a checkout of the whole repository.
+	more, _ := filepath.Glob("../../testdata/nnf/fixtures/*.json")
 	files = append(files, more...)
-	more, _ = filepath.Glob("/work/shared/nnf/fixtures/*/*.json")
+	more, _ = filepath.Glob("../../testdata/nnf/fixtures/*/*.json")
 	files = append(files, more...)
 	require.NotEmpty(t, files)
 	for _, f := range files {
