@@ -3,8 +3,9 @@
 
 # Go modules of the tree: the agent (.), the strategy SDK (sdk, its own
 # module so a site strategy depends on it alone), and the build tools
-# (tools: nfpm, kept out of the agent's and the SDK's go.sum).
-MODULES := . sdk tools
+# (tools: nfpm, kept out of the agent's and the SDK's go.sum), and the
+# standalone strategy template.
+MODULES := . sdk tools examples/plugin-template
 
 test: build ## build everything, then run every Go test (the README's test command)
 	$(GO) test ./...
