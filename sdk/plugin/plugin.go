@@ -21,6 +21,12 @@
 // deliberately imports neither fmt nor encoding/json: every megabyte of guest
 // costs about 10 ms on each fence, and those two packages would add 2.3 MB.
 // Plugin logic is plain Go; test it natively with package plugintest.
+//
+// Runnable examples (ExampleRegister, ExampleExecResult_Err, ...) are in
+// example_test.go: `go doc` in a terminal does not print examples, `go doc
+// -http` shows them, and `go test -run Example -v` in the SDK runs them. A
+// complete strategy to copy is examples/plugin-template in the agent's
+// repository.
 package plugin
 
 import "errors"
