@@ -41,6 +41,18 @@ func ExampleRegister() {
 	plugin.Register("site-inventory", discover)
 }
 
+// Needs declares, at registration, a command every fence runs (or several
+// of which any one will do). The host reads it from fgr_info: `plugins
+// verify`, `plugins list` and the monitor action then fail while the
+// configuration does not grant it, before a fence is denied it.
+// (Compiled, not run, like ExampleRegister.)
+func ExampleNeeds() {
+	// In the strategy's main package:
+	//
+	//	func init() { plugin.Register("site-inventory", discover, plugin.Needs("inventory")) }
+	plugin.Register("site-status", discover, plugin.Needs("inventory"), plugin.Needs("crm_mon", "pcs"))
+}
+
 // Register's counterpart: the wasm glue and a strategy's own tests reach
 // the registered function through Registered (nil before any Register).
 // Compiled, not run: what it returns depends on which strategy's init ran.
