@@ -22,7 +22,7 @@ func TestStrategiesOfOneModuleShareOneLoad(t *testing.T) {
 	src := NewSource(cfg, nil)
 	defer src.Close(context.Background())
 
-	rep := discovery.Run(context.Background(), src, cfg.Discovery.Order, discovery.Target{Node: "n", Action: "off"}, true, 0)
+	rep := discovery.Run(context.Background(), src, cfg.Discovery.Order, discovery.NewTarget("n", "off"), discovery.Options{})
 
 	require.Equal(t, []discovery.Outcome{discovery.OutcomeEmpty, discovery.OutcomeFound}, outcomes(rep), "%+v", rep.Attempts)
 	assert.Equal(t, "alpha", rep.Attempts[0].Details["strategy"])

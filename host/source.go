@@ -250,7 +250,7 @@ func (s *Source) load(ctx context.Context, loc Location, settings config.Strateg
 		if errors.As(err, &aerr) {
 			return nil, fmt.Errorf("%s: %w", loc.Path, err)
 		}
-		_, why := st.classify(ctx, ictx, err)
+		_, why := st.classify(ctx, ictx, err, m.stderr.String())
 		return nil, fmt.Errorf("%s: %s", loc.Path, why)
 	}
 	return m, nil
