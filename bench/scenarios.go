@@ -99,6 +99,9 @@ func run(binDir string, runs, coldRuns, storm int, out string) error {
 	if err := l.deferred(runs); err != nil {
 		return err
 	}
+	if err := l.partition(runs); err != nil {
+		return err
+	}
 	if err := l.storm(storm); err != nil {
 		return err
 	}
@@ -239,6 +242,22 @@ func (l *lab) firstAnswers(runs int) error {
 	}
 	p.env = fencedEnv(s.cfg, "GOGC=100")
 	if err := l.add(repeat("3. (lever off: host GC on, GOGC=100)", runs, p, nil)); err != nil {
+		return err
+	}
+	// The same fence with the defaults (bounded mode, fence_wait 1 s,
+	// hedge_after 250 ms): the chain runs beside a timer; nothing else.
+	b := l.firstAnswersScenario("first-bounded", "bounded")
+	if err := l.write(b); err != nil {
+		return err
+	}
+	p = proc{path: l.agent, env: fencedEnv(b.cfg), stdin: fence("compute-node-3")}
+	if err := l.add(repeat(normalBounded, runs, p, nil)); err != nil {
+		return err
+	}
+	if err := l.expect(b.logDir, "compute-node-3", "kubectl-nnf", []string{"default/fluxjob-102-0", "default/projgfs"}); err != nil {
+		return err
+	}
+	if err := l.oneRecordEach(b.logDir); err != nil {
 		return err
 	}
 	return l.separately(runs, l.firstAnswersScenario("first-separate", ""), "3", "compute-node-3", "kubectl-nnf", []string{"default/fluxjob-102-0", "default/projgfs"})
@@ -533,8 +552,10 @@ type event struct {
 	TargetNode      string   `json:"target_node"`
 	GFS2Filesystems []string `json:"gfs2_filesystems"`
 	Discovery       struct {
-		State    string `json:"state"`
-		Strategy string `json:"strategy"`
+		State    string   `json:"state"`
+		Strategy string   `json:"strategy"`
+		Pending  []string `json:"pending"`
+		Hedges   int      `json:"hedges_started"`
 		Attempts []struct {
 			Calls []struct {
 				HeadStart bool `json:"head_start"`

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
+)
+
+// referenceEnv names the reference Python agent
+// (agents/gfs2_recorder/fence_gfs2_recorder.py of NearNodeFlash/fence-agents),
+// run with /usr/bin/python3 on Debian's fence-agents fencing.py. It is not
+// part of this repository; without it its row is skipped and says so.
+const referenceEnv = "FGR_REFERENCE_AGENT"
+
+// partitionRuns bounds the partition rows: each inline or reference run
+// waits out kubectl's timeout, each bounded one its completion process.
+const partitionRuns = 5
+
+// partitionFS is what pcs-status answers for compute-node-3 from the
+// Pacemaker fixture, where it runs dlm and two gfs2 clones.
+var partitionFS = []string{"gfs2-home", "gfs2-proj"}
+
+// silentAPI accepts TCP connections and never answers: a Kubernetes API
+// behind a partition, as kubectl sees it. The returned function stops it.
+func silentAPI() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	return ln.Addr().String(), func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}, nil
+}
+
+// partition: the real kubectl against a silent API server, pcs-status on
+// the Pacemaker fixture's outputs. The time is until the agent exits (what
+// fenced and every blocked GFS2 node wait for): this agent with the
+// default fence wait, in inline mode, and the reference agent.
+func (l *lab) partition(int) error {
+	if l.kubectl == "" {
+		l.notes = append(l.notes, "no /usr/bin/kubectl: partition scenario not run")
+		return nil
+	}
+	addr, stop, err := silentAPI()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	kc := filepath.Join(l.dir, "silent-kubeconfig")
+	if err := fakekube.WriteKubeconfig(kc, "http://"+addr, "partitioned", nil); err != nil {
+		return err
+	}
+	home := filepath.Join(l.dir, "silent-home")
+	s := &scenario{name: "partition", mode: "bounded", order: []string{"kubectl-nnf", "pcs-status", "pcs-config"},
+		stubs: map[string]string{
+			"crm_mon":  filepath.Join(pcmkScenario, "crm_mon-xml.xml"),
+			"cibadmin": filepath.Join(pcmkScenario, "cibadmin-Q.xml")},
+		extra: fmt.Sprintf("  kubectl:\n    path: %s\n    set_env: {KUBECONFIG: %s, HOME: %s}\n", l.kubectl, kc, home)}
+	if err := l.write(s); err != nil {
+		return err
+	}
+	if err := l.warm(s); err != nil {
+		return err
+	}
+	file := filepath.Join(s.logDir, "fence-events-detailed.jsonl")
+	// Runs do not overlap: before the next one the harness waits, untimed,
+	// for the completion record of the last.
+	completed := func(i int) error {
+		want := 2 * (i + 2) // the warm-up is i == -1
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			evs, err := readEvents(file)
+			if err == nil && len(evs) >= want {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("partition: %d records after 60 s, want %d", len(evs), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")}
+	if err := l.add(repeat("P. partition: reboot, fence_wait 1 s (default)", partitionRuns, p, completed)); err != nil {
+		return err
+	}
+	if err := l.expectPartition(file); err != nil {
+		return err
+	}
+
+	s.name, s.mode = "partition-inline", "inline"
+	if err := l.write(s); err != nil {
+		return err
+	}
+	p = proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")}
+	if err := l.add(repeat("P. (inline mode: waits for kubectl's timeout)", partitionRuns, p, nil)); err != nil {
+		return err
+	}
+
+	ref := os.Getenv(referenceEnv)
+	switch {
+	case ref == "":
+		l.notes = append(l.notes, "$"+referenceEnv+" not set: no row for the reference Python agent in the partition scenario")
+		return nil
+	case l.python == "":
+		l.notes = append(l.notes, "python3 not installed: no row for the reference Python agent")
+		return nil
+	}
+	if _, err := os.Stat("/usr/share/fence/fencing.py"); err != nil {
+		l.notes = append(l.notes, "no /usr/share/fence/fencing.py (apt-get install fence-agents): no row for the reference Python agent")
+		return nil
+	}
+	refLog := filepath.Join(l.dir, "log-reference")
+	rp := proc{path: l.python, args: []string{ref}, stdin: fence("compute-node-3"),
+		env: []string{"LANG=C", "LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "PCMK_service=pacemaker-fenced",
+			"KUBECTL_CMD=" + l.kubectl, "KUBECONFIG=" + kc, "HOME=" + home, "LOG_DIR=" + refLog}}
+	st, err := repeat("P. (reference Python agent)", partitionRuns, rp, nil)
+	if err != nil {
+		l.notes = append(l.notes, fmt.Sprintf("the reference Python agent failed, no row: %v", err))
+		return nil
+	}
+	return l.add(st, nil)
+}
+
+// normalBounded is scenario 3 under the defaults.
+const normalBounded = "3. (defaults: bounded, fence_wait 1 s, hedge_after 250 ms)"
+
+// oneRecordEach checks the normal case stays one record per event, with
+// no hedge started and nothing pending.
+func (l *lab) oneRecordEach(logDir string) error {
+	evs, err := readEvents(filepath.Join(logDir, "fence-events-detailed.jsonl"))
+	if err != nil {
+		return err
+	}
+	ids := map[string]bool{}
+	for _, e := range evs {
+		if ids[e.EventID] || e.Discovery.State != "" || e.Discovery.Hedges != 0 || len(e.Discovery.Pending) > 0 {
+			return fmt.Errorf("%s: record %+v is not the single record of a fence answered in time", logDir, e)
+		}
+		ids[e.EventID] = true
+	}
+	return nil
+}
+
+// expectPartition checks each event has a partial record with
+// pcs-status's answer and kubectl-nnf pending, then a complete one.
+func (l *lab) expectPartition(file string) error {
+	evs, err := readEvents(file)
+	if err != nil {
+		return err
+	}
+	byID := map[string][]event{}
+	for _, e := range evs {
+		byID[e.EventID] = append(byID[e.EventID], e)
+	}
+	for id, es := range byID {
+		if len(es) != 2 || es[0].Discovery.State != "partial" || es[0].Discovery.Strategy != "pcs-status" ||
+			!slices.Equal(es[0].GFS2Filesystems, partitionFS) || !slices.Equal(es[0].Discovery.Pending, []string{"kubectl-nnf"}) ||
+			es[1].Discovery.State != "complete" || !slices.Equal(es[1].GFS2Filesystems, partitionFS) {
+			return fmt.Errorf("partition: event %s has records %+v", id, es)
+		}
+	}
+	return nil
+}
