@@ -62,7 +62,7 @@ type Source struct {
 	lateClose bool
 	bg        context.Context // prefetch loads; cancelled by Close
 	bgCancel  context.CancelFunc
-	head      *headStart // started by Prepare, not yet handed to its strategy
+	unclaimed *headStart // started by Prepare, not yet handed to its strategy
 }
 
 // moduleKey identifies a shareable module: wazero fixes the memory limit
@@ -147,7 +147,7 @@ func (s *Source) strategyAt(ctx context.Context, loc Location) (*strategy, error
 	}
 	if s.headStartEligible(loc) {
 		st.planDir = s.eng.cacheDir
-		st.head = s.takeHeadStart(loc.Name)
+		st.early = s.takeHeadStart(loc.Name)
 	}
 	return st, nil
 }
@@ -288,9 +288,9 @@ func (s *Source) Close(ctx context.Context) error {
 	s.closed = true
 	s.loads = map[moduleKey]*loading{}
 	s.bgCancel()
-	if s.head != nil {
-		s.head.cancel()
-		s.head = nil
+	if s.unclaimed != nil {
+		s.unclaimed.cancel()
+		s.unclaimed = nil
 	}
 	if s.busy > 0 {
 		s.lateClose = true

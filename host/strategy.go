@@ -33,11 +33,11 @@ type strategy struct {
 	// prefetch, when set, is run at the first command of the first call
 	// (Source.Prefetch). Guarded by mu.
 	prefetch func()
-	// head is the command Source.Prepare started for this strategy's first
-	// call; planDir, when set, is where its first command is remembered
-	// for the next fence (headstart.go). head is guarded by mu.
+	// early is the command Source.Prepare started for this strategy's
+	// first call; planDir, when set, is where its first command is
+	// remembered for the next fence (headstart.go). early is guarded by mu.
 	mu      sync.Mutex
-	head    *headStart
+	early   *headStart
 	planDir string
 }
 
@@ -93,8 +93,8 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	callCtx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
 	s.mu.Lock()
-	st := &callState{strategy: s.name, grants: s.grants, logger: s.logger, onExec: s.prefetch, head: s.head}
-	s.prefetch, s.head = nil, nil
+	st := &callState{strategy: s.name, grants: s.grants, logger: s.logger, onExec: s.prefetch, head: s.early}
+	s.prefetch, s.early = nil, nil
 	s.mu.Unlock()
 	defer func() {
 		if st.head != nil {
