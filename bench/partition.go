@@ -148,21 +148,44 @@ func (l *lab) partition(int) error {
 // normalBounded is scenario 3 under the defaults.
 const normalBounded = "3. (defaults: bounded, fence_wait 1 s, hedge_after 250 ms)"
 
-// oneRecordEach checks the normal case stays one record per event, with
-// no hedge started and nothing pending.
-func (l *lab) oneRecordEach(logDir string) error {
+// oneRecordEach says how many events of the normal case stayed one record
+// with kubectl-nnf's answer and no hedge. On a quiet machine that is all of
+// them; one so loaded that kubectl-nnf takes longer than hedge_after or
+// the fence wait shows here, as a count, not as a failed run. A record
+// that is neither shape is an error.
+func (l *lab) oneRecordEach(logDir, target string, fs []string) (string, error) {
 	evs, err := readEvents(filepath.Join(logDir, "fence-events-detailed.jsonl"))
 	if err != nil {
-		return err
+		return "", err
 	}
-	ids := map[string]bool{}
+	byID := map[string][]event{}
+	var ids []string
 	for _, e := range evs {
-		if ids[e.EventID] || e.Discovery.State != "" || e.Discovery.Hedges != 0 || len(e.Discovery.Pending) > 0 {
-			return fmt.Errorf("%s: record %+v is not the single record of a fence answered in time", logDir, e)
+		if e.TargetNode != target {
+			return "", fmt.Errorf("%s: record %+v for another target", logDir, e)
 		}
-		ids[e.EventID] = true
+		if byID[e.EventID] == nil {
+			ids = append(ids, e.EventID)
+		}
+		byID[e.EventID] = append(byID[e.EventID], e)
 	}
-	return nil
+	one, hedged, partial := 0, 0, 0
+	for _, id := range ids {
+		es := byID[id]
+		switch e := es[0]; {
+		case len(es) == 1 && e.Discovery.State == "" && e.Discovery.Strategy == "kubectl-nnf" && slices.Equal(e.GFS2Filesystems, fs):
+			one++
+			if e.Discovery.Hedges > 0 {
+				hedged++
+			}
+		case e.Discovery.State == "partial":
+			partial++
+		default:
+			return "", fmt.Errorf("%s: event %s has records %+v", logDir, id, es)
+		}
+	}
+	return fmt.Sprintf("%d of %d events one record with kubectl-nnf's answer (%d of them started a hedge), %d partial (the fence wait ended first)",
+		one, len(ids), hedged, partial), nil
 }
 
 // expectPartition checks each event has a partial record with
