@@ -86,19 +86,36 @@ func (a *Agent) fence(ctx context.Context, run runConfig, p *options.Parsed, act
 func (a *Agent) recordWithin(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event, t discovery.Target, wait time.Duration) {
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	src, closeSrc := a.source(cfg, logger)
-	chain := discovery.Start(ctx, src, cfg.Discovery.Order, t, chainOptions(cfg, nil))
-	select {
-	case <-chain.Done():
-		rep := chain.Report()
-		closeSrc(ctx)
-		logAttempts(ctx, logger, rep)
-		ev.SetDiscovery(rep)
-		a.write(ctx, cfg, logger, ev)
-		return
-	case <-timer.C:
+	type started struct {
+		chain    *discovery.Chain
+		closeSrc func(context.Context)
 	}
-	rep := chain.Snapshot()
+	// Even building the source and starting the chain (which reads the
+	// head-start plan) happens off this goroutine: a file open that blocks
+	// must not hold the fence either.
+	start := make(chan started, 1)
+	go func() {
+		src, closeSrc := a.source(cfg, logger)
+		start <- started{discovery.Start(ctx, src, cfg.Discovery.Order, t, chainOptions(cfg, nil)), closeSrc}
+	}()
+	var s started
+	var rep discovery.Report
+	select {
+	case s = <-start:
+		select {
+		case <-s.chain.Done():
+			rep := s.chain.Report()
+			s.closeSrc(ctx)
+			logAttempts(ctx, logger, rep)
+			ev.SetDiscovery(rep)
+			a.write(ctx, cfg, logger, ev)
+			return
+		case <-timer.C:
+			rep = s.chain.Snapshot()
+		}
+	case <-timer.C:
+		rep = discovery.NotStarted(cfg.Discovery.Order)
+	}
 	logAttempts(ctx, logger, rep)
 	ev.SetDiscovery(rep)
 	logger.Info("fence wait ended before discovery; recording the best answer so far",
@@ -108,15 +125,21 @@ func (a *Agent) recordWithin(ctx context.Context, cfg *config.Config, logger *sl
 		// Without a detached process the completion is written here: the
 		// fence waits, but the audit trail gets both records.
 		logger.Error("could not start the completion process; finishing discovery inline", "error", err)
-		a.complete(ctx, cfg, logger, ev, chain.Report())
-		closeSrc(ctx)
+		if s.chain == nil {
+			s = <-start
+		}
+		a.complete(ctx, cfg, logger, ev, s.chain.Report())
+		s.closeSrc(ctx)
 		return
 	}
 	logger.Info("discovery completion started in a detached process", "pending", rep.Pending)
+	if s.chain == nil {
+		return // nothing started yet; the process exit ends whatever does
+	}
 	// Stop what still runs so its commands are killed before exit; never
 	// wait for a strategy that does not return (the process exit ends it).
 	stopped := make(chan struct{})
-	go func() { chain.Stop(); close(stopped) }()
+	go func() { s.chain.Stop(); close(stopped) }()
 	select {
 	case <-stopped:
 	case <-time.After(stopWait):

@@ -229,3 +229,23 @@ func TestInlineAndDeferredModesAreTheTwoExtremes(t *testing.T) {
 	assert.Equal(t, StatePending, evs[0].Discovery.State)
 	assert.Len(t, *jobs, 1)
 }
+
+// Building the source may block too (a file open on a hung filesystem):
+// the fence is recorded at the wait with every strategy pending.
+func TestFenceWaitHoldsWhileTheSourceIsStillBeingBuilt(t *testing.T) {
+	h, jobs := boundedHarness(t, &scriptedSource{}, "")
+	release := make(chan struct{})
+	defer close(release)
+	h.agent.NewSource = func(*config.Config, *slog.Logger) (discovery.Source, func(context.Context) error) {
+		<-release
+		return &scriptedSource{}, func(context.Context) error { return nil }
+	}
+	require.Equal(t, 0, runWithin(t, h, "nodename=compute-node-3\naction=off\n"))
+	evs := h.records()
+	require.Len(t, evs, 1)
+	assert.Equal(t, discovery.StatePartial, evs[0].Discovery.State)
+	assert.Equal(t, []string{DiscoveryPending}, evs[0].GFS2Filesystems)
+	assert.Equal(t, config.BuiltinStrategies, evs[0].Discovery.Pending)
+	assert.Equal(t, []discovery.Outcome{discovery.OutcomePending, discovery.OutcomePending, discovery.OutcomePending}, outcomes(evs[0].Discovery))
+	assert.Len(t, *jobs, 1)
+}

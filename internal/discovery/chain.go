@@ -11,6 +11,7 @@ package discovery
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -170,6 +171,18 @@ func (c *Chain) Snapshot() Report {
 	c.answerLocked(&rep, best)
 	if len(rep.Filesystems) == 0 {
 		rep.Filesystems = []string{Pending}
+	}
+	return rep
+}
+
+// NotStarted is the partial report of a chain that had not even started
+// (its source was still being built) when the fence wait ended: every
+// strategy pending, no answer.
+func NotStarted(order []string) Report {
+	rep := Report{Enabled: true, State: StatePartial, Attempts: make([]Attempt, len(order)),
+		Pending: slices.Clone(order), Filesystems: []string{Pending}}
+	for i, name := range order {
+		rep.Attempts[i] = Attempt{Strategy: name, Outcome: OutcomePending, Error: "not started when the fence wait ended"}
 	}
 	return rep
 }
