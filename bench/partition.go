@@ -145,8 +145,40 @@ func (l *lab) partition(int) error {
 	return l.add(st, nil)
 }
 
-// normalBounded is scenario 3 under the defaults.
-const normalBounded = "3. (defaults: bounded, fence_wait 1 s, hedge_after 250 ms)"
+// Scenario 3 in the old inline mode and under the defaults, run in pairs.
+const (
+	normalInline  = "3. paired with the next row: inline mode"
+	normalBounded = "3. paired: defaults (bounded, fence_wait 1 s, hedge_after 250 ms)"
+)
+
+// paired runs a and b alternately, n times each after one warm-up each,
+// so that both see the same machine: on a shared machine whose load moves
+// from one row to the next, only a paired ratio means anything.
+func paired(nameA string, a proc, nameB string, b proc, n int) (stats, stats, error) {
+	for _, p := range []proc{a, b} {
+		if _, err := runProc(p); err != nil {
+			return stats{}, stats{}, fmt.Errorf("paired: warm-up: %w", err)
+		}
+	}
+	sa, sb := make([]sample, 0, n), make([]sample, 0, n)
+	for i := 0; i < n; i++ {
+		for j, p := range []proc{a, b} {
+			if i%2 == 1 {
+				p = []proc{b, a}[j] // ABBA: neither always goes first
+			}
+			s, err := runProc(p)
+			if err != nil {
+				return stats{}, stats{}, fmt.Errorf("paired: %w", err)
+			}
+			if (j == 0) == (i%2 == 0) {
+				sa = append(sa, s)
+			} else {
+				sb = append(sb, s)
+			}
+		}
+	}
+	return summarize(nameA, sa), summarize(nameB, sb), nil
+}
 
 // oneRecordEach says how many events of the normal case stayed one record
 // with kubectl-nnf's answer and no hedge. On a quiet machine that is all of

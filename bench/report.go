@@ -78,7 +78,7 @@ func (l *lab) partitionTargets(b *strings.Builder) {
 	if inl := l.find("P. (inline mode: waits for kubectl's timeout)"); ours != nil && inl != nil {
 		fmt.Fprintf(b, "* partition, default vs inline mode: %.0f vs %.0f ms (%.3f ×)\n", msf(ours.wall[0]), msf(inl.wall[0]), msf(ours.wall[0])/msf(inl.wall[0]))
 	}
-	if bd, inl := l.find(normalBounded), l.find("3. reboot, first strategy answers"); bd != nil && inl != nil {
+	if bd, inl := l.find(normalBounded), l.find(normalInline); bd != nil && inl != nil {
 		r := msf(bd.wall[0]) / msf(inl.wall[0])
 		fmt.Fprintf(b, "* 3 with the defaults ≤ 1.05 × inline mode: %.1f vs %.1f ms (%.3f ×): %s\n", msf(bd.wall[0]), msf(inl.wall[0]), r, met(r <= 1.05))
 	}

@@ -240,8 +240,7 @@ func (l *lab) firstAnswers(runs int) error {
 	if err := l.expect(s.logDir, "compute-node-3", "kubectl-nnf", []string{"default/fluxjob-102-0", "default/projgfs"}); err != nil {
 		return err
 	}
-	p.env = fencedEnv(s.cfg, "GOGC=100")
-	if err := l.add(repeat("3. (lever off: host GC on, GOGC=100)", runs, p, nil)); err != nil {
+	if err := l.add(repeat("3. (lever off: host GC on, GOGC=100)", runs, proc{path: l.agent, env: fencedEnv(s.cfg, "GOGC=100"), stdin: fence("compute-node-3")}, nil)); err != nil {
 		return err
 	}
 	// The same fence with the defaults (bounded mode, fence_wait 1 s,
@@ -250,15 +249,17 @@ func (l *lab) firstAnswers(runs int) error {
 	if err := l.write(b); err != nil {
 		return err
 	}
-	p = proc{path: l.agent, env: fencedEnv(b.cfg), stdin: fence("compute-node-3")}
-	st, err := repeat(normalBounded, runs, p, nil)
+	inline, bounded, err := paired(normalInline, p, normalBounded, proc{path: l.agent, env: fencedEnv(b.cfg), stdin: fence("compute-node-3")}, runs)
 	if err != nil {
 		return err
 	}
-	if st.comment, err = l.oneRecordEach(b.logDir, "compute-node-3", []string{"default/fluxjob-102-0", "default/projgfs"}); err != nil {
+	if bounded.comment, err = l.oneRecordEach(b.logDir, "compute-node-3", []string{"default/fluxjob-102-0", "default/projgfs"}); err != nil {
 		return err
 	}
-	if err := l.add(st, nil); err != nil {
+	if err := l.add(inline, nil); err != nil {
+		return err
+	}
+	if err := l.add(bounded, nil); err != nil {
 		return err
 	}
 	return l.separately(runs, l.firstAnswersScenario("first-separate", ""), "3", "compute-node-3", "kubectl-nnf", []string{"default/fluxjob-102-0", "default/projgfs"})
