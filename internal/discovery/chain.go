@@ -43,6 +43,11 @@ type slot struct {
 	known   bool // finished by an earlier process
 	hedge   bool // started while an earlier strategy was still running
 	started time.Time
+	// calling is when the strategy was loaded and called; zero while its
+	// module loads. Only a call is hedged: a load that takes long is a
+	// compile, and a hedge beside it would only compete for the CPU (a
+	// strategy of the same module waits for the same load anyway).
+	calling time.Time
 	cancel  context.CancelFunc
 	a       Attempt
 }
@@ -233,7 +238,7 @@ func (c *Chain) stepLocked() {
 		switch s.state {
 		case running:
 			runningNow++
-			if c.opts.HedgeAfter <= 0 || time.Since(s.started) < c.opts.HedgeAfter {
+			if c.opts.HedgeAfter <= 0 || s.calling.IsZero() || time.Since(s.calling) < c.opts.HedgeAfter {
 				fresh = true
 			}
 		case idle:
@@ -263,15 +268,20 @@ func (c *Chain) startLocked(i int, hedge bool) {
 	if hedge {
 		c.hedges++
 	}
-	if c.opts.HedgeAfter > 0 {
-		time.AfterFunc(c.opts.HedgeAfter, func() {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			c.stepLocked()
-		})
+	calling := func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.slots[i].calling = time.Now()
+		if c.opts.HedgeAfter > 0 {
+			time.AfterFunc(c.opts.HedgeAfter, func() {
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				c.stepLocked()
+			})
+		}
 	}
 	go func() {
-		a := runOne(ctx, c.src, s.name, c.t)
+		a := runOne(ctx, c.src, s.name, c.t, calling)
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		c.slots[i].state, c.slots[i].a = finished, a

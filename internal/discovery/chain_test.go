@@ -165,3 +165,27 @@ func TestBudgetEndsAChainWhoseStrategyNeverReturns(t *testing.T) {
 	assert.Equal(t, []Outcome{OutcomeTimeout, OutcomeSkipped}, outcomes(rep))
 	assert.Equal(t, []string{NoneDetected}, rep.Filesystems)
 }
+
+// slowLoad takes its time to hand out a strategy, like a cold compile.
+type slowLoad struct {
+	fakeSource
+	delay time.Duration
+}
+
+func (s *slowLoad) Strategy(ctx context.Context, name string) (Strategy, error) {
+	time.Sleep(s.delay)
+	return s.fakeSource.Strategy(ctx, name)
+}
+
+// A strategy whose module is still loading is not hedged: a second load
+// beside a compile would only compete for the CPU.
+func TestALoadIsNotHedged(t *testing.T) {
+	src := &slowLoad{delay: 200 * time.Millisecond, fakeSource: fakeSource{strategies: map[string]Strategy{
+		"a": fakeStrategy{answer: found("fs")},
+		"b": fakeStrategy{answer: found("other")},
+	}}}
+	rep := Run(context.Background(), src, []string{"a", "b"}, target, Options{Budget: time.Minute, HedgeAfter: time.Millisecond})
+	assert.Equal(t, "a", rep.Strategy)
+	assert.Equal(t, 0, rep.HedgesStarted)
+	assert.Equal(t, []string{"a"}, src.loaded)
+}

@@ -185,12 +185,14 @@ func Run(ctx context.Context, src Source, order []string, t Target, opts Options
 	return c.Report()
 }
 
-func runOne(ctx context.Context, src Source, name string, t Target) Attempt {
+// runOne loads and calls one strategy; calling is told between the two.
+func runOne(ctx context.Context, src Source, name string, t Target, calling func()) Attempt {
 	start := time.Now()
 	s, err := src.Strategy(ctx, name)
 	if err != nil {
 		return Attempt{Strategy: name, Outcome: OutcomeLoadError, Error: err.Error(), DurationMS: ms(time.Since(start))}
 	}
+	calling()
 	a := s.Discover(ctx, t)
 	a.Strategy = name
 	if a.Outcome == "" {
