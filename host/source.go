@@ -29,7 +29,9 @@ import (
 
 // Source resolves strategy names to loaded WebAssembly strategies. It is
 // safe for concurrent use. Strategies served by the same module file (under
-// the same memory limit) share one compiled module and one instance.
+// the same memory limit) share one compiled module and one instance; a call
+// made while another holds that instance runs on one of its own
+// (strategy.callModule).
 type Source struct {
 	cfg    *config.Config
 	logger *slog.Logger
