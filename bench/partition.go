@@ -145,6 +145,27 @@ func (l *lab) partition(int) error {
 	return l.add(st, nil)
 }
 
+// answerTime notes kubectl-nnf's median attempt time in logDir's records:
+// what discovery.hedge_after is chosen against (2-3 times it).
+func (l *lab) answerTime(logDir, what string) {
+	evs, err := readEvents(filepath.Join(logDir, "fence-events-detailed.jsonl"))
+	var ds []float64
+	for _, e := range evs {
+		for _, a := range e.Discovery.Attempts {
+			if a.Strategy == "kubectl-nnf" {
+				ds = append(ds, a.DurationMS)
+			}
+		}
+	}
+	if err != nil || len(ds) == 0 {
+		l.notes = append(l.notes, fmt.Sprintf("kubectl-nnf answer time, %s: no attempts (%v)", what, err))
+		return
+	}
+	slices.Sort(ds)
+	l.notes = append(l.notes, fmt.Sprintf("kubectl-nnf answer time, %s: median %.1f ms, max %.1f ms over %d fences (hedge_after default 250 ms)",
+		what, ds[len(ds)/2], ds[len(ds)-1], len(ds)))
+}
+
 // Scenario 3 in the old inline mode and under the defaults, run in pairs.
 const (
 	normalInline  = "3. paired with the next row: inline mode"

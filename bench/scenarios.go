@@ -240,6 +240,7 @@ func (l *lab) firstAnswers(runs int) error {
 	if err := l.expect(s.logDir, "compute-node-3", "kubectl-nnf", []string{"default/fluxjob-102-0", "default/projgfs"}); err != nil {
 		return err
 	}
+	l.answerTime(s.logDir, "stub kubectl (scenario 3)")
 	if err := l.add(repeat("3. (lever off: host GC on, GOGC=100)", runs, proc{path: l.agent, env: fencedEnv(s.cfg, "GOGC=100"), stdin: fence("compute-node-3")}, nil)); err != nil {
 		return err
 	}
@@ -384,6 +385,7 @@ func (l *lab) realKubectl(runs int) error {
 	if n, err := l.headStarts(s.logDir); err != nil || n != runs+1 {
 		l.notes = append(l.notes, fmt.Sprintf("scenario 6: %d of %d records say kubectl had a head start (%v)", n, runs+1, err))
 	}
+	l.answerTime(s.logDir, "real kubectl against the loopback API server (scenario 6)")
 	p.env = fencedEnv(s.cfg, "FGR_HEAD_START=0")
 	if err := l.add(repeat("6. (lever off: no head start, FGR_HEAD_START=0)", runs, p, nil)); err != nil {
 		return err
@@ -559,7 +561,9 @@ type event struct {
 		Pending  []string `json:"pending"`
 		Hedges   int      `json:"hedges_started"`
 		Attempts []struct {
-			Calls []struct {
+			Strategy   string  `json:"strategy"`
+			DurationMS float64 `json:"duration_ms"`
+			Calls      []struct {
 				HeadStart bool `json:"head_start"`
 			} `json:"calls"`
 		} `json:"attempts"`
