@@ -35,7 +35,7 @@ type lab struct {
 	notes    []string
 }
 
-func run(binDir string, runs, coldRuns, storm int, out string) error {
+func run(binDir string, runs, coldRuns, storm int, out, only string) error {
 	l := &lab{agent: mustAbs(filepath.Join(binDir, "fence_gfs2_recorder")), plugins: mustAbs(filepath.Join(binDir, "plugins"))}
 	for _, f := range []string{l.agent, filepath.Join(l.plugins, "builtin.wasm"), kubectlFound, pcmkScenario} {
 		if _, err := os.Stat(f); err != nil {
@@ -79,31 +79,31 @@ func run(binDir string, runs, coldRuns, storm int, out string) error {
 		l.kubectl = "/usr/bin/kubectl"
 	}
 
-	steps := []func(int) error{
-		l.baselines,
-		l.metadataAndDisabled,
-		l.firstAnswers,
-		l.allThree,
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"baselines", func() error { return l.baselines(runs) }},
+		{"1", func() error { return l.metadataAndDisabled(runs) }},
+		{"3", func() error { return l.firstAnswers(runs) }},
+		{"4", func() error { return l.allThree(runs) }},
+		{"5", func() error { return l.coldCache(coldRuns) }},
+		{"6", func() error { return l.realKubectl(runs) }},
+		{"D", func() error { return l.deferred(runs) }},
+		{"P", func() error { return l.partition(runs) }},
+		{"7", func() error { return l.storm(storm) }},
 	}
+	selected := strings.Split(only, ",")
 	for _, s := range steps {
-		if err := s(runs); err != nil {
+		if only != "" && !slices.Contains(selected, s.name) {
+			continue
+		}
+		if err := s.run(); err != nil {
 			return err
 		}
 	}
-	if err := l.coldCache(coldRuns); err != nil {
-		return err
-	}
-	if err := l.realKubectl(runs); err != nil {
-		return err
-	}
-	if err := l.deferred(runs); err != nil {
-		return err
-	}
-	if err := l.partition(runs); err != nil {
-		return err
-	}
-	if err := l.storm(storm); err != nil {
-		return err
+	if only != "" {
+		l.notes = append(l.notes, "only the steps "+only+" were run")
 	}
 	report := l.report(runs)
 	fmt.Print(report)
