@@ -168,7 +168,7 @@ func (l *lab) answerTime(logDir, what string) {
 
 // Scenario 3 in the old inline mode and under the defaults, run in pairs.
 const (
-	normalInline  = "3. paired with the next row: inline mode"
+	normalInline  = "3. paired with the next row: old inline mode (hedge_after 0)"
 	normalBounded = "3. paired: defaults (bounded, fence_wait 1 s, hedge_after 250 ms)"
 )
 

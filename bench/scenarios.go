@@ -125,8 +125,11 @@ type scenario struct {
 	name  string
 	order []string
 	mode  string
-	stubs map[string]string // command -> file the stub prints
-	extra string            // more YAML under commands:
+	// hedgeAfter, when set, is discovery.hedge_after ("0s": the chain of
+	// before hedging, one strategy at a time).
+	hedgeAfter string
+	stubs      map[string]string // command -> file the stub prints
+	extra      string            // more YAML under commands:
 	// separate loads each built-in strategy from a module of its own
 	// (bench/separate) instead of the one built-in module.
 	separate bool
@@ -145,7 +148,11 @@ func (l *lab) write(s *scenario) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "log_dir: %s\ncache_dir: %s\nbuiltin_dir: %s\nrecorder_node: rabbit-node-1\n", s.logDir, filepath.Join(l.dir, "cache"), l.plugins)
-	fmt.Fprintf(&b, "discovery:\n  mode: %s\n  order: [%s]\ncommands:\n", mode, strings.Join(s.order, ", "))
+	fmt.Fprintf(&b, "discovery:\n  mode: %s\n  order: [%s]\n", mode, strings.Join(s.order, ", "))
+	if s.hedgeAfter != "" {
+		fmt.Fprintf(&b, "  hedge_after: %s\n", s.hedgeAfter)
+	}
+	b.WriteString("commands:\n")
 	for _, c := range []string{"kubectl", "crm_mon", "cibadmin", "pcs"} {
 		if f, ok := s.stubs[c]; ok {
 			fmt.Fprintf(&b, "  %s:\n    path: %s\n    set_env: {FGR_STUB_OUT: %s}\n", c, l.stub, mustAbs(f))
@@ -250,6 +257,13 @@ func (l *lab) firstAnswers(runs int) error {
 	if err := l.write(b); err != nil {
 		return err
 	}
+	// The old inline mode: no fence wait, no hedge.
+	old := l.firstAnswersScenario("first-old-inline", "inline")
+	old.hedgeAfter = "0s"
+	if err := l.write(old); err != nil {
+		return err
+	}
+	p = proc{path: l.agent, env: fencedEnv(old.cfg), stdin: fence("compute-node-3")}
 	inline, bounded, err := paired(normalInline, p, normalBounded, proc{path: l.agent, env: fencedEnv(b.cfg), stdin: fence("compute-node-3")}, runs)
 	if err != nil {
 		return err
