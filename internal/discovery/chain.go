@@ -114,7 +114,7 @@ func Start(ctx context.Context, src Source, order []string, t Target, opts Optio
 		<-c.ctx.Done()
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		c.finishLocked()
+		c.finishLocked(true)
 	}()
 	c.mu.Lock()
 	c.stepLocked()
@@ -228,7 +228,9 @@ func (c *Chain) stepLocked() {
 		}
 	}
 	if decided {
-		c.finishLocked()
+		// The answer is in: hedges still running are stopped but not
+		// waited for (their commands are killed as their context ends).
+		c.finishLocked(false)
 		return
 	}
 	next := -1
@@ -294,10 +296,11 @@ func (c *Chain) startLocked(i int, hedge bool) {
 	}()
 }
 
-// finishLocked ends the chain: nothing more starts, running strategies are
-// cancelled (an earlier one answered, or the budget or ctx ended), and the
-// report is final once they return or stuckGrace has passed.
-func (c *Chain) finishLocked() {
+// finishLocked ends the chain: nothing more starts and running strategies
+// are cancelled (an earlier one answered, or the budget or ctx ended). With
+// wait, the report is final once they return (their attempts say how they
+// ended) or stuckGrace has passed; without, at once.
+func (c *Chain) finishLocked(wait bool) {
 	if c.finishing {
 		return
 	}
@@ -309,7 +312,7 @@ func (c *Chain) finishLocked() {
 			waiting = true
 		}
 	}
-	if !waiting {
+	if !waiting || !wait {
 		c.closeLocked()
 		return
 	}
