@@ -133,10 +133,20 @@ strategies:
 	for _, ev := range recs[:2] {
 		assert.Equal(t, discovery.StatePartial, ev.Discovery.State, "attempts: %+v", ev.Discovery.Attempts)
 		assert.Equal(t, partitionTarget, ev.TargetNode)
-		assert.Equal(t, "pcs-status", ev.Discovery.Strategy)
-		assert.Equal(t, wantFS, ev.GFS2Filesystems, "pcs-status's answer from the state the fence found")
-		assert.Equal(t, []string{"kubectl-nnf"}, ev.Discovery.Pending)
-		assert.Equal(t, 1, ev.Discovery.HedgesStarted)
+		assert.Equal(t, wantFS, ev.GFS2Filesystems, "the Pacemaker answer from the state the fence found")
+		// pcs-status answers within the fence wait; only on a machine so
+		// loaded that it had not answered within hedge_after either is
+		// pcs-config hedged and taken, with pcs-status named as pending.
+		switch ev.Discovery.Strategy {
+		case "pcs-status":
+			assert.Equal(t, []string{"kubectl-nnf"}, ev.Discovery.Pending)
+			assert.Equal(t, 1, ev.Discovery.HedgesStarted)
+		case "pcs-config":
+			assert.Equal(t, []string{"kubectl-nnf", "pcs-status"}, ev.Discovery.Pending)
+			t.Logf("%s: pcs-status had not answered at the fence wait; pcs-config's answer recorded", ev.PacemakerAction)
+		default:
+			t.Errorf("%s: answered by %q: %+v", ev.PacemakerAction, ev.Discovery.Strategy, ev.Discovery.Attempts)
+		}
 		partial[ev.EventID] = ev.PacemakerAction
 	}
 	assert.ElementsMatch(t, []string{"off", "on"}, []string{recs[0].PacemakerAction, recs[1].PacemakerAction})
