@@ -28,8 +28,9 @@ func main() {
 	coldRuns := flag.Int("cold-runs", 5, "runs of the empty-cache scenario")
 	storm := flag.Int("storm", 64, "agents started at once in the storm scenario")
 	out := flag.String("out", "", "also write the report to this file")
+	only := flag.String("only", "", "comma-separated steps to run (baselines,1,3,4,5,6,D,P,7); empty: all")
 	flag.Parse()
-	if err := run(*binDir, *runs, *coldRuns, *storm, *out); err != nil {
+	if err := run(*binDir, *runs, *coldRuns, *storm, *out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

@@ -62,7 +62,26 @@ func (l *lab) report(runs int) string {
 		add := msf(d.wall[0]) - msf(dis.wall[0])
 		fmt.Fprintf(&b, "* deferred adds ≤ 10 ms to the fence (vs discovery disabled): %.1f ms: %s\n", add, met(add <= 10))
 	}
+	l.partitionTargets(&b)
 	return b.String()
+}
+
+// partitionTargets: the fence time under a partition against the
+// reference agent (goal <= 0.2) and inline mode, and the normal case's
+// price for the bound (goal <= 1.05).
+func (l *lab) partitionTargets(b *strings.Builder) {
+	ours := l.find("P. partition: reboot, fence_wait 1 s (default)")
+	if ref := l.find("P. (reference Python agent)"); ours != nil && ref != nil {
+		r := msf(ours.wall[0]) / msf(ref.wall[0])
+		fmt.Fprintf(b, "* partition ≤ 0.2 × the reference agent: %.0f vs %.0f ms (%.3f ×): %s\n", msf(ours.wall[0]), msf(ref.wall[0]), r, met(r <= 0.2))
+	}
+	if inl := l.find("P. (inline mode: waits for kubectl's timeout)"); ours != nil && inl != nil {
+		fmt.Fprintf(b, "* partition, default vs inline mode: %.0f vs %.0f ms (%.3f ×)\n", msf(ours.wall[0]), msf(inl.wall[0]), msf(ours.wall[0])/msf(inl.wall[0]))
+	}
+	if bd, inl := l.find(normalBounded), l.find(normalInline); bd != nil && inl != nil {
+		r := msf(bd.wall[0]) / msf(inl.wall[0])
+		fmt.Fprintf(b, "* 3 with the defaults ≤ 1.05 × inline mode: %.1f vs %.1f ms (%.3f ×): %s\n", msf(bd.wall[0]), msf(inl.wall[0]), r, met(r <= 1.05))
+	}
 }
 
 func (l *lab) target(b *strings.Builder, what, name string, ok func(v, ref float64) bool, refName string, factor float64) {

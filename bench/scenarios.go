@@ -35,7 +35,7 @@ type lab struct {
 	notes    []string
 }
 
-func run(binDir string, runs, coldRuns, storm int, out string) error {
+func run(binDir string, runs, coldRuns, storm int, out, only string) error {
 	l := &lab{agent: mustAbs(filepath.Join(binDir, "fence_gfs2_recorder")), plugins: mustAbs(filepath.Join(binDir, "plugins"))}
 	for _, f := range []string{l.agent, filepath.Join(l.plugins, "builtin.wasm"), kubectlFound, pcmkScenario} {
 		if _, err := os.Stat(f); err != nil {
@@ -79,28 +79,31 @@ func run(binDir string, runs, coldRuns, storm int, out string) error {
 		l.kubectl = "/usr/bin/kubectl"
 	}
 
-	steps := []func(int) error{
-		l.baselines,
-		l.metadataAndDisabled,
-		l.firstAnswers,
-		l.allThree,
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"baselines", func() error { return l.baselines(runs) }},
+		{"1", func() error { return l.metadataAndDisabled(runs) }},
+		{"3", func() error { return l.firstAnswers(runs) }},
+		{"4", func() error { return l.allThree(runs) }},
+		{"5", func() error { return l.coldCache(coldRuns) }},
+		{"6", func() error { return l.realKubectl(runs) }},
+		{"D", func() error { return l.deferred(runs) }},
+		{"P", func() error { return l.partition(runs) }},
+		{"7", func() error { return l.storm(storm) }},
 	}
+	selected := strings.Split(only, ",")
 	for _, s := range steps {
-		if err := s(runs); err != nil {
+		if only != "" && !slices.Contains(selected, s.name) {
+			continue
+		}
+		if err := s.run(); err != nil {
 			return err
 		}
 	}
-	if err := l.coldCache(coldRuns); err != nil {
-		return err
-	}
-	if err := l.realKubectl(runs); err != nil {
-		return err
-	}
-	if err := l.deferred(runs); err != nil {
-		return err
-	}
-	if err := l.storm(storm); err != nil {
-		return err
+	if only != "" {
+		l.notes = append(l.notes, "only the steps "+only+" were run")
 	}
 	report := l.report(runs)
 	fmt.Print(report)
@@ -122,8 +125,11 @@ type scenario struct {
 	name  string
 	order []string
 	mode  string
-	stubs map[string]string // command -> file the stub prints
-	extra string            // more YAML under commands:
+	// hedgeAfter, when set, is discovery.hedge_after ("0s": the chain of
+	// before hedging, one strategy at a time).
+	hedgeAfter string
+	stubs      map[string]string // command -> file the stub prints
+	extra      string            // more YAML under commands:
 	// separate loads each built-in strategy from a module of its own
 	// (bench/separate) instead of the one built-in module.
 	separate bool
@@ -142,7 +148,11 @@ func (l *lab) write(s *scenario) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "log_dir: %s\ncache_dir: %s\nbuiltin_dir: %s\nrecorder_node: rabbit-node-1\n", s.logDir, filepath.Join(l.dir, "cache"), l.plugins)
-	fmt.Fprintf(&b, "discovery:\n  mode: %s\n  order: [%s]\ncommands:\n", mode, strings.Join(s.order, ", "))
+	fmt.Fprintf(&b, "discovery:\n  mode: %s\n  order: [%s]\n", mode, strings.Join(s.order, ", "))
+	if s.hedgeAfter != "" {
+		fmt.Fprintf(&b, "  hedge_after: %s\n", s.hedgeAfter)
+	}
+	b.WriteString("commands:\n")
 	for _, c := range []string{"kubectl", "crm_mon", "cibadmin", "pcs"} {
 		if f, ok := s.stubs[c]; ok {
 			fmt.Fprintf(&b, "  %s:\n    path: %s\n    set_env: {FGR_STUB_OUT: %s}\n", c, l.stub, mustAbs(f))
@@ -237,8 +247,34 @@ func (l *lab) firstAnswers(runs int) error {
 	if err := l.expect(s.logDir, "compute-node-3", "kubectl-nnf", []string{"default/fluxjob-102-0", "default/projgfs"}); err != nil {
 		return err
 	}
-	p.env = fencedEnv(s.cfg, "GOGC=100")
-	if err := l.add(repeat("3. (lever off: host GC on, GOGC=100)", runs, p, nil)); err != nil {
+	l.answerTime(s.logDir, "stub kubectl (scenario 3)")
+	if err := l.add(repeat("3. (lever off: host GC on, GOGC=100)", runs, proc{path: l.agent, env: fencedEnv(s.cfg, "GOGC=100"), stdin: fence("compute-node-3")}, nil)); err != nil {
+		return err
+	}
+	// The same fence with the defaults (bounded mode, fence_wait 1 s,
+	// hedge_after 250 ms): the chain runs beside a timer; nothing else.
+	b := l.firstAnswersScenario("first-bounded", "bounded")
+	if err := l.write(b); err != nil {
+		return err
+	}
+	// The old inline mode: no fence wait, no hedge.
+	old := l.firstAnswersScenario("first-old-inline", "inline")
+	old.hedgeAfter = "0s"
+	if err := l.write(old); err != nil {
+		return err
+	}
+	p = proc{path: l.agent, env: fencedEnv(old.cfg), stdin: fence("compute-node-3")}
+	inline, bounded, err := paired(normalInline, p, normalBounded, proc{path: l.agent, env: fencedEnv(b.cfg), stdin: fence("compute-node-3")}, runs)
+	if err != nil {
+		return err
+	}
+	if bounded.comment, err = l.oneRecordEach(b.logDir, "compute-node-3", []string{"default/fluxjob-102-0", "default/projgfs"}); err != nil {
+		return err
+	}
+	if err := l.add(inline, nil); err != nil {
+		return err
+	}
+	if err := l.add(bounded, nil); err != nil {
 		return err
 	}
 	return l.separately(runs, l.firstAnswersScenario("first-separate", ""), "3", "compute-node-3", "kubectl-nnf", []string{"default/fluxjob-102-0", "default/projgfs"})
@@ -363,6 +399,7 @@ func (l *lab) realKubectl(runs int) error {
 	if n, err := l.headStarts(s.logDir); err != nil || n != runs+1 {
 		l.notes = append(l.notes, fmt.Sprintf("scenario 6: %d of %d records say kubectl had a head start (%v)", n, runs+1, err))
 	}
+	l.answerTime(s.logDir, "real kubectl against the loopback API server (scenario 6)")
 	p.env = fencedEnv(s.cfg, "FGR_HEAD_START=0")
 	if err := l.add(repeat("6. (lever off: no head start, FGR_HEAD_START=0)", runs, p, nil)); err != nil {
 		return err
@@ -533,10 +570,14 @@ type event struct {
 	TargetNode      string   `json:"target_node"`
 	GFS2Filesystems []string `json:"gfs2_filesystems"`
 	Discovery       struct {
-		State    string `json:"state"`
-		Strategy string `json:"strategy"`
+		State    string   `json:"state"`
+		Strategy string   `json:"strategy"`
+		Pending  []string `json:"pending"`
+		Hedges   int      `json:"hedges_started"`
 		Attempts []struct {
-			Calls []struct {
+			Strategy   string  `json:"strategy"`
+			DurationMS float64 `json:"duration_ms"`
+			Calls      []struct {
 				HeadStart bool `json:"head_start"`
 			} `json:"calls"`
 		} `json:"attempts"`

@@ -11,7 +11,7 @@ import (
 var (
 	topKeys = []string{"log_dir", "recorder_node", "hosts", "plugin_dir", "builtin_dir",
 		"cache_dir", "verbose", "delay", "discovery", "commands", "strategies", "safety"}
-	discoveryKeys = []string{"enabled", "order", "budget", "mode"}
+	discoveryKeys = []string{"enabled", "order", "budget", "mode", "fence_wait", "hedge_after"}
 	commandKeys   = []string{"path", "args", "env", "set_env", "timeout", "output_cap"}
 	strategyKeys  = []string{"file", "timeout", "memory_limit", "allow", "config"}
 	safetyKeys    = []string{"pairing_check"}
@@ -116,6 +116,10 @@ func (d *decoder) set(c *Config, key string, p []string, v any) {
 			c.Discovery.Budget, err = parseDuration(v)
 		case "mode":
 			c.Discovery.Mode, err = parseString(v)
+		case "fence_wait":
+			c.Discovery.FenceWait, err = parseDuration(v)
+		case "hedge_after":
+			c.Discovery.HedgeAfter, err = parseDuration(v)
 		}
 	case "safety":
 		if !d.section(key, p, v, safetyKeys) {

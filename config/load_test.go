@@ -503,7 +503,7 @@ func TestInvalidValues(t *testing.T) {
 		{"discovery: {budget: 0}", `discovery.budget: 0s must be positive (from %s)`},
 		{"strategies: {pcs-status: {timeout: -1s}}", `strategies.pcs-status.timeout: -1s must be positive (from %s)`},
 		{"commands: {pcs: {timeout: -3}}", `commands.pcs.timeout: -3s must be positive (from %s)`},
-		{"discovery: {mode: eager}", `discovery.mode: "eager" is not inline or deferred (from %s)`},
+		{"discovery: {mode: eager}", `discovery.mode: "eager" is not bounded, inline or deferred (from %s)`},
 		{"discovery: {order: [pcs-status, nope]}", `discovery.order: unknown strategy "nope" (known: kubectl-nnf, pcs-config, pcs-status; or add strategies.nope.file, or drop /etc/fence_gfs2_recorder/plugins.d/nope.wasm) (from %s)`},
 		{"discovery: {order: [pcs-status, pcs-status]}", `discovery.order: "pcs-status" is listed twice (from %s)`},
 		{"discovery: {order: [../x]}", `discovery.order: "../x" is not a valid strategy name (letters, digits, '-', '_') (from %s)`},
@@ -524,7 +524,7 @@ func TestInvalidValues(t *testing.T) {
 		{"commands: {kubectl: {pth: /x}}", `commands.kubectl.pth: unknown key (did you mean "path"?) (from %s)`},
 		{"safety: {pairing: false}", `safety.pairing: unknown key (known: pairing_check) (from %s)`},
 		{"log_dir: {a: b}", `log_dir.a: unknown key (log_dir is not a section) (from %s)`},
-		{"discovery: true", `discovery: must be a mapping of enabled, order, budget, mode (from %s)`},
+		{"discovery: true", `discovery: must be a mapping of enabled, order, budget, mode, fence_wait, hedge_after (from %s)`},
 		{"commands: {kubectl: /usr/bin/kubectl}", `commands.kubectl: must be a mapping of path, args, env, set_env, timeout, output_cap (from %s)`},
 		{"strategies: {kubectl-nnf: {config: [a]}}", `strategies.kubectl-nnf.config: must be a mapping (it becomes the strategy's Request.Config) (from %s)`},
 		{"log_dir: var/log", `log_dir: "var/log" is not an absolute path (from %s)`},
@@ -558,7 +558,7 @@ func TestAllProblemsAreReportedSortedAndUnwrappable(t *testing.T) {
 	require.Error(t, err)
 	src := "(from file:" + path + ")"
 	assert.Equal(t, `discovery.budget: "5x" is not a duration `+src+`; `+
-		`discovery.mode: "eager" is not inline or deferred `+src+`; `+
+		`discovery.mode: "eager" is not bounded, inline or deferred `+src+`; `+
 		`verbose: "maybe" is not a boolean (use true/false, yes/no, on/off or 1/0) `+src, err.Error())
 
 	var fe *FieldError
@@ -607,7 +607,7 @@ func TestValidateWithoutSources(t *testing.T) {
 	c = Defaults()
 	c.Strategies["bad/name"] = newStrategy()
 	c.Discovery.Mode = ""
-	assert.EqualError(t, c.Validate(), `discovery.mode: "" is not inline or deferred; `+
+	assert.EqualError(t, c.Validate(), `discovery.mode: "" is not bounded, inline or deferred; `+
 		`strategies.bad/name: is not a valid strategy name (letters, digits, '-', '_')`)
 }
 

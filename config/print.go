@@ -37,6 +37,7 @@ func toMap(c Config) map[string]any {
 		"discovery": map[string]any{
 			"enabled": c.Discovery.Enabled, "order": cloneList(c.Discovery.Order),
 			"budget": c.Discovery.Budget, "mode": c.Discovery.Mode,
+			"fence_wait": c.Discovery.FenceWait, "hedge_after": c.Discovery.HedgeAfter,
 		},
 		"commands":   commands,
 		"strategies": strategies,
@@ -77,6 +78,8 @@ func leaves(c *Config) []leaf {
 	add("discovery.order", formatList(c.Discovery.Order))
 	add("discovery.budget", formatDuration(c.Discovery.Budget))
 	add("discovery.mode", strconv.Quote(c.Discovery.Mode))
+	add("discovery.fence_wait", formatDuration(c.Discovery.FenceWait))
+	add("discovery.hedge_after", formatDuration(c.Discovery.HedgeAfter))
 	add("safety.pairing_check", strconv.FormatBool(c.Safety.PairingCheck))
 	for name, cmd := range c.Commands {
 		k := "commands." + name + "."

@@ -24,10 +24,12 @@ var BuiltinStrategies = []string{StrategyKubectlNNF, StrategyPcsStatus, Strategy
 // IsBuiltin says whether name is one of BuiltinStrategies.
 func IsBuiltin(name string) bool { return slices.Contains(BuiltinStrategies, name) }
 
-// Discovery modes.
+// Discovery modes. bounded is the general one; inline and deferred are its
+// two extremes, kept under their names (WaitBound).
 const (
-	ModeInline   = "inline"   // discover, then record once, then exit
-	ModeDeferred = "deferred" // record at once as pending, finish discovery in a detached process
+	ModeBounded  = "bounded"  // record when discovery answers or fence_wait ends, whichever is first
+	ModeInline   = "inline"   // discover, then record once, then exit (fence_wait = budget)
+	ModeDeferred = "deferred" // record at once as pending, finish discovery in a detached process (fence_wait = 0)
 )
 
 // Config is the effective configuration of one agent run.
@@ -52,7 +54,28 @@ type Discovery struct {
 	Enabled bool          `koanf:"enabled"`
 	Order   []string      `koanf:"order"`  // strategy names; first non-empty answer wins
 	Budget  time.Duration `koanf:"budget"` // total time for the whole chain
-	Mode    string        `koanf:"mode"`   // inline or deferred
+	Mode    string        `koanf:"mode"`   // bounded, inline or deferred
+	// FenceWait is how long a fence waits for discovery in bounded mode;
+	// then the record is written with the best answer so far and a
+	// detached process appends the completion record. 0 is deferred mode,
+	// a value >= Budget inline mode.
+	FenceWait time.Duration `koanf:"fence_wait"`
+	// HedgeAfter starts the next strategy when the one in front has not
+	// answered after this long; 0 never runs two at once.
+	HedgeAfter time.Duration `koanf:"hedge_after"`
+}
+
+// WaitBound is how long a fence waits for discovery before it records
+// what it has: 0 for deferred, Budget for inline, else FenceWait capped by
+// Budget.
+func (d Discovery) WaitBound() time.Duration {
+	switch {
+	case d.Mode == ModeDeferred:
+		return 0
+	case d.Mode == ModeInline || d.FenceWait > d.Budget:
+		return d.Budget
+	}
+	return d.FenceWait
 }
 
 // Command is one program a strategy may be granted. The host runs Path with
@@ -95,8 +118,16 @@ const (
 
 	DefaultStrategyTimeout = 5 * time.Second
 	DefaultBudget          = 15 * time.Second
-	DefaultMemoryLimit     = 64 * MiB
-	DefaultOutputCap       = 16 * MiB
+	// DefaultFenceWait bounds what a fence waits for discovery: every GFS2
+	// node is blocked in DLM recovery until the fence completes, and
+	// pcs-status answers from Pacemaker's state within tens of ms.
+	DefaultFenceWait = time.Second
+	// DefaultHedgeAfter is about 2-3x kubectl-nnf's normal answer time
+	// measured against a loopback API server (docs/CONFIG.md): later than
+	// any normal answer, so the common fence starts no second strategy.
+	DefaultHedgeAfter  = 250 * time.Millisecond
+	DefaultMemoryLimit = 64 * MiB
+	DefaultOutputCap   = 16 * MiB
 )
 
 // Defaults returns the built-in layer.
@@ -120,10 +151,12 @@ func Defaults() Config {
 		PluginDir: DefaultPluginDir,
 		CacheDir:  DefaultCacheDir,
 		Discovery: Discovery{
-			Enabled: true,
-			Order:   slices.Clone(BuiltinStrategies),
-			Budget:  DefaultBudget,
-			Mode:    ModeInline,
+			Enabled:    true,
+			Order:      slices.Clone(BuiltinStrategies),
+			Budget:     DefaultBudget,
+			Mode:       ModeBounded,
+			FenceWait:  DefaultFenceWait,
+			HedgeAfter: DefaultHedgeAfter,
 		},
 		Commands: map[string]Command{
 			"kubectl":  cmd("/usr/bin/kubectl", "KUBECONFIG", "HOME"),

@@ -69,8 +69,14 @@ func (c *Config) validate(p *problems) {
 	if c.Discovery.Budget <= 0 {
 		p.add("discovery.budget", fmt.Sprintf("%s must be positive", c.Discovery.Budget))
 	}
-	if c.Discovery.Mode != ModeInline && c.Discovery.Mode != ModeDeferred {
-		p.add("discovery.mode", fmt.Sprintf("%q is not %s or %s", c.Discovery.Mode, ModeInline, ModeDeferred))
+	if c.Discovery.Mode != ModeBounded && c.Discovery.Mode != ModeInline && c.Discovery.Mode != ModeDeferred {
+		p.add("discovery.mode", fmt.Sprintf("%q is not %s, %s or %s", c.Discovery.Mode, ModeBounded, ModeInline, ModeDeferred))
+	}
+	if c.Discovery.FenceWait < 0 {
+		p.add("discovery.fence_wait", fmt.Sprintf("%s must not be negative", c.Discovery.FenceWait))
+	}
+	if c.Discovery.HedgeAfter < 0 {
+		p.add("discovery.hedge_after", fmt.Sprintf("%s must not be negative", c.Discovery.HedgeAfter))
 	}
 	seen := map[string]bool{}
 	for _, name := range c.Discovery.Order {

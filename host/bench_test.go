@@ -138,7 +138,7 @@ func BenchmarkPhases(b *testing.B) {
 
 func oneStrategyInProcess(b *testing.B, cfg *config.Config) {
 	src := NewSource(cfg, nil)
-	rep := discovery.Run(context.Background(), src, []string{"s"}, discovery.Target{Node: "n", Action: "reboot"}, true, 0)
+	rep := discovery.Run(context.Background(), src, []string{"s"}, discovery.NewTarget("n", "reboot"), discovery.Options{})
 	if rep.Attempts[0].Outcome != discovery.OutcomeFound {
 		b.Fatal(rep.Attempts[0].Outcome, rep.Attempts[0].Error)
 	}

@@ -185,10 +185,10 @@ func (s *Source) Prepare(ctx context.Context, order []string, t discovery.Target
 	s.logger.Debug("head start: running the first strategy's remembered first command while its module loads",
 		"strategy", loc.Name, "command", p.Command, "args", args)
 	s.mu.Lock()
-	if s.head != nil {
-		s.head.cancel()
+	if s.unclaimed != nil {
+		s.unclaimed.cancel()
 	}
-	s.head = h
+	s.unclaimed = h
 	s.mu.Unlock()
 }
 
@@ -196,11 +196,11 @@ func (s *Source) Prepare(ctx context.Context, order []string, t discovery.Target
 func (s *Source) takeHeadStart(name string) *headStart {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := s.head
+	h := s.unclaimed
 	if h == nil || h.strategy != name {
 		return nil
 	}
-	s.head = nil
+	s.unclaimed = nil
 	return h
 }
 

@@ -39,7 +39,7 @@ func fenceWithHeadStart(t *testing.T, cfg *config.Config, node string, on bool) 
 	src := NewSource(cfg, nil)
 	src.HeadStart = on
 	defer src.Close(context.Background())
-	rep := discovery.Run(context.Background(), src, cfg.Discovery.Order, discovery.Target{Node: node, Action: "off"}, true, 0)
+	rep := discovery.Run(context.Background(), src, cfg.Discovery.Order, discovery.NewTarget(node, "off"), discovery.Options{})
 	a := rep.Attempts[0]
 	require.Equal(t, discovery.OutcomeFound, a.Outcome, a.Error)
 	require.Len(t, a.Calls, 1)

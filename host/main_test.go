@@ -166,7 +166,7 @@ func runChain(t *testing.T, cfg *config.Config, node string, logger *slog.Logger
 	src := NewSource(cfg, logger)
 	t.Cleanup(func() { _ = src.Close(context.Background()) })
 	return discovery.Run(context.Background(), src, cfg.Discovery.Order,
-		discovery.Target{Node: node, Action: "reboot"}, true, cfg.Discovery.Budget)
+		discovery.NewTarget(node, "reboot"), discovery.Options{Budget: cfg.Discovery.Budget})
 }
 
 func outcomes(rep discovery.Report) []discovery.Outcome {

@@ -62,7 +62,7 @@ func TestStrategyIsLoadedOnlyWhenReached(t *testing.T) {
 
 	src := NewSource(cfg, nil)
 	defer src.Close(context.Background())
-	rep := discovery.Run(context.Background(), src, cfg.Discovery.Order, discovery.Target{Node: "n", Action: "off"}, true, 0)
+	rep := discovery.Run(context.Background(), src, cfg.Discovery.Order, discovery.NewTarget("n", "off"), discovery.Options{})
 
 	assert.Equal(t, []discovery.Outcome{discovery.OutcomeFound, discovery.OutcomeSkipped}, outcomes(rep))
 	_, loaded := src.loadOf(t, "answers")

@@ -60,7 +60,7 @@ func TestInfiniteLoopIsStoppedAtItsDeadline(t *testing.T) {
 			}
 			assert.Less(t, best, 50*time.Millisecond, "stopped %v after its deadline", best)
 
-			rep := discovery.Run(context.Background(), src, cfg.Discovery.Order, discovery.Target{Node: "n", Action: "reboot"}, true, 0)
+			rep := discovery.Run(context.Background(), src, cfg.Discovery.Order, discovery.NewTarget("n", "reboot"), discovery.Options{})
 			assert.Equal(t, []discovery.Outcome{discovery.OutcomeTimeout, discovery.OutcomeFound}, outcomes(rep))
 			assert.Equal(t, []string{"after/loop"}, rep.Filesystems)
 		})
@@ -231,7 +231,7 @@ func TestParallelCallersAreSerialized(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 25; i++ {
-				rep := discovery.Run(context.Background(), src, []string{"shared"}, discovery.Target{Node: "n", Action: "reboot"}, true, 0)
+				rep := discovery.Run(context.Background(), src, []string{"shared"}, discovery.NewTarget("n", "reboot"), discovery.Options{})
 				if rep.Attempts[0].Outcome != discovery.OutcomeFound || rep.Filesystems[0] != "p/fs" {
 					errs <- string(rep.Attempts[0].Outcome) + ": " + rep.Attempts[0].Error
 				}

@@ -2,6 +2,11 @@ package host
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +27,7 @@ func TestStrategiesOfOneModuleShareOneLoad(t *testing.T) {
 	src := NewSource(cfg, nil)
 	defer src.Close(context.Background())
 
-	rep := discovery.Run(context.Background(), src, cfg.Discovery.Order, discovery.Target{Node: "n", Action: "off"}, true, 0)
+	rep := discovery.Run(context.Background(), src, cfg.Discovery.Order, discovery.NewTarget("n", "off"), discovery.Options{})
 
 	require.Equal(t, []discovery.Outcome{discovery.OutcomeEmpty, discovery.OutcomeFound}, outcomes(rep), "%+v", rep.Attempts)
 	assert.Equal(t, "alpha", rep.Attempts[0].Details["strategy"])
@@ -141,4 +146,47 @@ func TestFailedLoadIsANilStrategy(t *testing.T) {
 	st, err = src.LoadFile(context.Background(), "gone", "/nonexistent/gone.wasm")
 	require.Error(t, err)
 	assert.True(t, st == nil, "LoadFile returned %#v", st)
+}
+
+// A hedge served by the module whose instance a slow strategy holds runs
+// on an instance of its own and answers; stopping the slow strategy kills
+// its command's process group.
+func TestHedgeOfTheSameModuleRunsOnItsOwnInstanceAndStoppingKillsTheCommand(t *testing.T) {
+	cfg := testConfig(t)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	cfg.Commands["hang"] = shCommand(`echo $$ > "$1"; exec sleep 60`, pidFile)
+	cfg.Commands["hang"] = func(c config.Command) config.Command { c.Timeout = time.Minute; return c }(cfg.Commands["hang"])
+	addStrategy(cfg, "alpha", guest("multi"), map[string]any{"command": "hang", "filesystems": []any{"a/fs"}}, "hang")
+	addStrategy(cfg, "beta", guest("multi"), map[string]any{"filesystems": []any{"b/fs"}})
+	setStrategy(cfg, "alpha", func(s *config.Strategy) { s.Timeout = time.Minute })
+	src := NewSource(cfg, nil)
+	defer src.Close(context.Background())
+
+	c := discovery.Start(context.Background(), src, cfg.Discovery.Order, discovery.NewTarget("n", "reboot"),
+		discovery.Options{Budget: time.Minute, HedgeAfter: 20 * time.Millisecond})
+	var snap discovery.Report
+	require.Eventually(t, func() bool { snap = c.Snapshot(); return snap.Strategy != "" }, 30*time.Second, 10*time.Millisecond)
+	assert.Equal(t, "beta", snap.Strategy)
+	assert.Equal(t, []string{"b/fs"}, snap.Filesystems)
+	assert.Equal(t, []string{"alpha"}, snap.Pending)
+	assert.Equal(t, 1, snap.HedgesStarted)
+
+	var pid int
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(pidFile)
+		if err != nil {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil
+	}, 30*time.Second, 10*time.Millisecond)
+	c.Stop()
+	assert.Eventually(t, func() bool { return syscall.Kill(pid, 0) != nil }, 30*time.Second, 10*time.Millisecond,
+		"the stopped strategy's command is killed")
+
+	// The module's own instance is usable again after the stop.
+	a, err := src.Strategy(context.Background(), "beta")
+	require.NoError(t, err)
+	got := a.Discover(context.Background(), discovery.NewTarget("n", "reboot"))
+	assert.Equal(t, discovery.OutcomeFound, got.Outcome, got.Error)
 }

@@ -29,7 +29,9 @@ import (
 
 // Source resolves strategy names to loaded WebAssembly strategies. It is
 // safe for concurrent use. Strategies served by the same module file (under
-// the same memory limit) share one compiled module and one instance.
+// the same memory limit) share one compiled module and one instance; a call
+// made while another holds that instance runs on one of its own
+// (strategy.callModule).
 type Source struct {
 	cfg    *config.Config
 	logger *slog.Logger
@@ -62,7 +64,7 @@ type Source struct {
 	lateClose bool
 	bg        context.Context // prefetch loads; cancelled by Close
 	bgCancel  context.CancelFunc
-	head      *headStart // started by Prepare, not yet handed to its strategy
+	unclaimed *headStart // started by Prepare, not yet handed to its strategy
 }
 
 // moduleKey identifies a shareable module: wazero fixes the memory limit
@@ -147,7 +149,7 @@ func (s *Source) strategyAt(ctx context.Context, loc Location) (*strategy, error
 	}
 	if s.headStartEligible(loc) {
 		st.planDir = s.eng.cacheDir
-		st.head = s.takeHeadStart(loc.Name)
+		st.early = s.takeHeadStart(loc.Name)
 	}
 	return st, nil
 }
@@ -250,7 +252,7 @@ func (s *Source) load(ctx context.Context, loc Location, settings config.Strateg
 		if errors.As(err, &aerr) {
 			return nil, fmt.Errorf("%s: %w", loc.Path, err)
 		}
-		_, why := st.classify(ctx, ictx, err)
+		_, why := st.classify(ctx, ictx, err, m.stderr.String())
 		return nil, fmt.Errorf("%s: %s", loc.Path, why)
 	}
 	return m, nil
@@ -288,9 +290,9 @@ func (s *Source) Close(ctx context.Context) error {
 	s.closed = true
 	s.loads = map[moduleKey]*loading{}
 	s.bgCancel()
-	if s.head != nil {
-		s.head.cancel()
-		s.head = nil
+	if s.unclaimed != nil {
+		s.unclaimed.cancel()
+		s.unclaimed = nil
 	}
 	if s.busy > 0 {
 		s.lateClose = true

@@ -17,7 +17,6 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/host/execcap"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/nodename"
 )
 
 // strategy is one configured strategy: a name with its own timeout,
@@ -32,12 +31,13 @@ type strategy struct {
 	mod      *module
 
 	// prefetch, when set, is run at the first command of the first call
-	// (Source.Prefetch). Guarded by mod.mu.
+	// (Source.Prefetch). Guarded by mu.
 	prefetch func()
-	// head is the command Source.Prepare started for this strategy's first
-	// call; planDir, when set, is where its first command is remembered
-	// for the next fence (headstart.go). head is guarded by mod.mu.
-	head    *headStart
+	// early is the command Source.Prepare started for this strategy's
+	// first call; planDir, when set, is where its first command is
+	// remembered for the next fence (headstart.go). early is guarded by mu.
+	mu      sync.Mutex
+	early   *headStart
 	planDir string
 }
 
@@ -80,14 +80,22 @@ type discoverResponse struct {
 
 // Discover implements discovery.Strategy.
 func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.Attempt {
-	m := s.mod
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	a := discovery.Attempt{Strategy: s.name, Source: s.source()}
+	// The chain refuses such a target before it loads anything; saying no
+	// here too keeps a guest from ever seeing one, whoever calls Discover.
+	if problem := t.Problem(); problem != "" {
+		a.Outcome, a.Error = discovery.OutcomeInvalidTarget, problem+"; no command was run"
+		return a
+	}
+	m, release := s.callModule(ctx)
+	defer release()
 	budget := ctx
 	callCtx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
-	st := &callState{strategy: s.name, grants: s.grants, logger: s.logger, onExec: s.prefetch, head: s.head}
-	s.prefetch, s.head = nil, nil
+	s.mu.Lock()
+	st := &callState{strategy: s.name, grants: s.grants, logger: s.logger, onExec: s.prefetch, head: s.early}
+	s.prefetch, s.early = nil, nil
+	s.mu.Unlock()
 	defer func() {
 		if st.head != nil {
 			st.head.cancel() // the guest never asked for a command: nobody needs it
@@ -95,16 +103,9 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	}()
 	callCtx = withCallState(callCtx, st)
 
-	a := discovery.Attempt{Strategy: s.name, Source: s.source()}
-	// The chain already refuses implausible names; checking again here
-	// keeps a guest from ever seeing one, whoever calls Discover.
-	if err := nodename.Validate(t.Node); err != nil {
-		a.Outcome, a.Error = discovery.OutcomeInvalidTarget, err.Error()+"; no command was run"
-		return a
-	}
 	m.stdout.Reset()
 	m.stderr.Reset()
-	resp, err := s.call(callCtx, t)
+	resp, err := s.call(callCtx, m, t)
 	a.Calls = st.calls
 	s.learn(st.calls, t.Node)
 	a.Logs = st.logs
@@ -112,10 +113,10 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 		a.Logs = append(a.Logs, discovery.LogLine{Level: "WARN",
 			Msg: fmt.Sprintf("%d more guest log lines dropped (limit %d per call)", st.droppedLogs, maxLogLines)})
 	}
-	s.logGuestOutput(ctx)
+	s.logGuestOutput(ctx, m)
 	if err != nil {
 		m.closeInstance(ctx)
-		a.Outcome, a.Error = s.classify(budget, callCtx, err)
+		a.Outcome, a.Error = s.classify(budget, callCtx, err, m.stderr.String())
 		return a
 	}
 	if resp.Error != "" {
@@ -142,6 +143,25 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	return a
 }
 
+// callModule returns the module instance one call runs on, and how to give
+// it back. A Go guest is single-threaded, so two calls never share an
+// instance: the module's own instance when no other call holds it, else
+// (a hedged strategy served by the same module, or a second chain) a fresh
+// instance of the same compiled module that lives for this call only. The
+// compile is shared either way; an instance costs a few ms.
+func (s *strategy) callModule(ctx context.Context) (*module, func()) {
+	m := s.mod
+	if m.mu.TryLock() {
+		return m, m.mu.Unlock
+	}
+	own := newModule(m.path, m.rt, m.compiled, m.compileTime, m.instances)
+	own.mu.Lock()
+	return own, func() {
+		own.closeInstance(ctx)
+		own.mu.Unlock()
+	}
+}
+
 // errorOutcome names a guest-reported failure by its cause when the host
 // saw it: a denied or timed-out command says more than "error".
 func errorOutcome(calls []discovery.HostCall) discovery.Outcome {
@@ -157,9 +177,8 @@ func errorOutcome(calls []discovery.HostCall) discovery.Outcome {
 }
 
 // call runs one request through the ABI: fgr_alloc, write, fgr_discover,
-// read the answer out of guest memory. Callers hold s.mod.mu.
-func (s *strategy) call(ctx context.Context, t discovery.Target) (discoverResponse, error) {
-	m := s.mod
+// read the answer out of guest memory. Callers hold m.mu.
+func (s *strategy) call(ctx context.Context, m *module, t discovery.Target) (discoverResponse, error) {
 	if m.inst == nil {
 		if err := m.instantiate(ctx); err != nil {
 			return discoverResponse{}, err
@@ -224,7 +243,8 @@ func (e *protocolError) Error() string { return e.msg }
 
 // classify turns a failed call into an outcome and a sentence an operator
 // can act on.
-func (s *strategy) classify(budget, callCtx context.Context, err error) (discovery.Outcome, string) {
+// guestStderr is what the instance wrote to stderr.
+func (s *strategy) classify(budget, callCtx context.Context, err error, guestStderr string) (discovery.Outcome, string) {
 	var exit *sys.ExitError
 	var perr *protocolError
 	var aerr *abiError
@@ -240,9 +260,9 @@ func (s *strategy) classify(budget, callCtx context.Context, err error) (discove
 	case errors.As(err, &perr):
 		return discovery.OutcomeError, err.Error()
 	case errors.As(err, &exit):
-		return discovery.OutcomeCrashed, withGuestReason(fmt.Sprintf("guest exited with code %d", exit.ExitCode()), s.mod.stderr.String())
+		return discovery.OutcomeCrashed, withGuestReason(fmt.Sprintf("guest exited with code %d", exit.ExitCode()), guestStderr)
 	}
-	return discovery.OutcomeCrashed, withGuestReason("guest trapped: "+firstLine(err.Error()), s.mod.stderr.String())
+	return discovery.OutcomeCrashed, withGuestReason("guest trapped: "+firstLine(err.Error()), guestStderr)
 }
 
 // withGuestReason quotes the line of the guest's stderr that says why it
@@ -275,11 +295,11 @@ func firstLine(s string) string {
 	return s
 }
 
-func (s *strategy) logGuestOutput(ctx context.Context) {
-	if out := s.mod.stdout.String(); out != "" {
+func (s *strategy) logGuestOutput(ctx context.Context, m *module) {
+	if out := m.stdout.String(); out != "" {
 		s.logger.DebugContext(ctx, "guest stdout", "strategy", s.name, "text", out)
 	}
-	if out := s.mod.stderr.String(); out != "" {
+	if out := m.stderr.String(); out != "" {
 		s.logger.DebugContext(ctx, "guest stderr", "strategy", s.name, "text", out)
 	}
 }

@@ -183,7 +183,10 @@ func TestRealStrategiesFailCleanly(t *testing.T) {
 	if pluginsErr != nil {
 		t.Skipf("built-in strategies do not build: %v", pluginsErr)
 	}
-	e := newEnv(t, "commands:\n  kubectl:\n    path: /bin/false\n  pcs:\n    path: /bin/false\n  crm_mon:\n    path: /bin/false\n  cibadmin:\n    path: /bin/false\n")
+	// Inline: the first fence may compile the module (the cache is cold),
+	// which can take longer than the fence wait; this test is about how
+	// the strategies fail, not about the bound.
+	e := newEnv(t, "discovery:\n  mode: inline\ncommands:\n  kubectl:\n    path: /bin/false\n  pcs:\n    path: /bin/false\n  crm_mon:\n    path: /bin/false\n  cibadmin:\n    path: /bin/false\n")
 	code, _, stderr := e.run("nodename=compute-node-3\naction=reboot\n")
 	require.Equal(t, 0, code, stderr)
 	evs := e.records()

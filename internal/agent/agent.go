@@ -190,7 +190,7 @@ func (a *Agent) Run(ctx context.Context, args []string) int {
 type runConfig struct {
 	cfg      config.Config
 	err      error // what is wrong: bad option values, or a configuration that did not load
-	loadErr  bool  // the configuration did not load: cfg is the fallback
+	fallback bool  // the configuration did not load: cfg is the built-in fallback
 	warnings []string
 }
 
@@ -202,18 +202,18 @@ type runConfig struct {
 // where the operator asked.
 func (a *Agent) loadConfig(p *options.Parsed) runConfig {
 	overrides, optErrs := p.Overrides()
-	var rc runConfig
+	var run runConfig
 	l, err := a.LoadConfig(config.LoadOptions{File: p.ConfigFile(), Environ: a.Environ,
 		Overrides: overrides, OverrideLayer: p.Layer})
 	if err == nil {
-		rc = runConfig{cfg: l.Config, warnings: l.Warnings}
+		run = runConfig{cfg: l.Config, warnings: l.Warnings}
 	}
-	rc.err = errors.Join(append(optErrs, err)...)
-	rc.loadErr = err != nil
-	if rc.loadErr {
-		rc.cfg = config.Defaults()
+	run.err = errors.Join(append(optErrs, err)...)
+	run.fallback = err != nil
+	if run.fallback {
+		run.cfg = config.Defaults()
 		if a.FallbackLogDir != "" {
-			rc.cfg.LogDir = a.FallbackLogDir
+			run.cfg.LogDir = a.FallbackLogDir
 		}
 		if s, ok := overrides["log_dir"].(string); ok && s != "" {
 			// Only a log_dir the configuration rules accept (absolute, no
@@ -221,22 +221,22 @@ func (a *Agent) loadConfig(p *options.Parsed) runConfig {
 			try := config.Defaults()
 			try.LogDir = s
 			if try.Validate() == nil {
-				rc.cfg.LogDir = s
+				run.cfg.LogDir = s
 			}
 		}
 		if b, ok := overrides["verbose"].(bool); ok {
-			rc.cfg.Verbose = b
+			run.cfg.Verbose = b
 		}
 		if b, ok := overrides["discovery.enabled"].(bool); ok && !b {
-			rc.cfg.Discovery.Enabled = false
+			run.cfg.Discovery.Enabled = false
 		}
 	}
-	if rc.cfg.RecorderNode == "" {
+	if run.cfg.RecorderNode == "" {
 		if h, err := a.Hostname(); err == nil {
-			rc.cfg.RecorderNode = h
+			run.cfg.RecorderNode = h
 		}
 	}
-	return rc
+	return run
 }
 
 func (a *Agent) errorf(format string, args ...any) {
@@ -285,23 +285,23 @@ func (a *Agent) plugins(ctx context.Context, p *options.Parsed) int {
 	return a.Admin(ctx, &l.Config, p.SubArgs, a.Stdout, a.Stderr)
 }
 
-func (a *Agent) list(rc runConfig) int {
-	if rc.err != nil {
-		a.errorf("invalid configuration: %v", rc.err)
+func (a *Agent) list(run runConfig) int {
+	if run.err != nil {
+		a.errorf("invalid configuration: %v", run.err)
 		return ExitGenericError
 	}
-	for _, h := range rc.cfg.Hosts {
+	for _, h := range run.cfg.Hosts {
 		fmt.Fprintln(a.Stdout, h)
 	}
 	return ExitOK
 }
 
-func (a *Agent) validateAll(ctx context.Context, rc runConfig) int {
-	if rc.err != nil {
-		a.errorf("invalid configuration: %v", rc.err)
+func (a *Agent) validateAll(ctx context.Context, run runConfig) int {
+	if run.err != nil {
+		a.errorf("invalid configuration: %v", run.err)
 		return ExitGenericError
 	}
-	for _, w := range rc.warnings {
+	for _, w := range run.warnings {
 		a.errorf("warning: %s", w)
 	}
 	code := ExitOK
@@ -310,7 +310,7 @@ func (a *Agent) validateAll(ctx context.Context, rc runConfig) int {
 		if !c.Validate {
 			continue
 		}
-		if err := c.Run(ctx, &rc.cfg, logger); err != nil {
+		if err := c.Run(ctx, &run.cfg, logger); err != nil {
 			a.errorf("validate-all: %s: %v", c.Name, err)
 			code = ExitGenericError
 		}

@@ -1,11 +1,14 @@
 package agent
 
-// Deferred discovery (discovery.mode: deferred): the fence is recorded at
-// once with discovery "pending", the agent exits 0 to fenced, and a detached
-// process (its own session, so fenced SIGKILLing the agent's process group on
-// timeout does not reach it) runs the strategy chain and appends a second
-// record with the same event_id and discovery "complete" or "failed".
-// Readers keep the last record of each event_id.
+// The detached completion of discovery. In deferred mode (discovery.mode:
+// deferred, or fence_wait 0) the fence is recorded at once with discovery
+// "pending"; in bounded mode, when fence_wait ends first, with the best
+// answer so far and discovery "partial". Either way the agent exits 0 to
+// fenced, and a detached process (its own session, so fenced SIGKILLing the
+// agent's process group on timeout does not reach it) runs the strategies
+// that had not finished and appends a second record with the same
+// event_id and discovery "complete" or "failed". Readers keep the last
+// record of each event_id.
 
 import (
 	"context"
@@ -21,7 +24,6 @@ import (
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/nodename"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record"
 )
 
@@ -36,10 +38,9 @@ const (
 	StateFailed   = "failed"   // second record: no strategy could answer (errors, timeouts, load errors)
 )
 
-// DiscoveryPending is gfs2_filesystems of the first record of a deferred
-// event: a sentinel like none-detected, so a reader that ignores
-// discovery.state still sees the list is not an answer.
-const DiscoveryPending = "discovery-pending"
+// DiscoveryPending is gfs2_filesystems of a first record without an answer
+// (discovery.Pending).
+const DiscoveryPending = discovery.Pending
 
 // maxJobBytes bounds what the detached process reads from its pipe: the
 // configuration and one event, far below this.
@@ -61,24 +62,28 @@ type deferredJob struct {
 // If that process cannot be started, discovery runs here and the second
 // record is written inline: the audit trail gets both records either way.
 func (a *Agent) recordDeferred(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) {
-	ev.Discovery = discovery.Report{Enabled: true, State: StatePending, Attempts: []discovery.Attempt{}}
-	ev.GFS2Filesystems = []string{DiscoveryPending}
+	ev.SetDiscovery(discovery.Report{Enabled: true, State: StatePending, Attempts: []discovery.Attempt{},
+		Filesystems: []string{DiscoveryPending}})
 	a.write(ctx, cfg, logger, ev)
-
-	job, err := json.Marshal(deferredJob{Config: *cfg, Event: ev})
-	if err == nil {
-		detach := a.Detach
-		if detach == nil {
-			detach = DetachSelf
-		}
-		err = detach(job, a.Environ)
-	}
-	if err == nil {
-		logger.Info("deferred discovery started in a detached process")
+	if err := a.detach(cfg, ev); err != nil {
+		logger.Error("could not start deferred discovery; discovering inline", "error", err)
+		a.complete(ctx, cfg, logger, ev, a.discover(ctx, cfg, logger, ev.Target(), nil))
 		return
 	}
-	logger.Error("could not start deferred discovery; discovering inline", "error", err)
-	a.completeDeferred(ctx, cfg, logger, ev)
+	logger.Info("deferred discovery started in a detached process")
+}
+
+// detach hands cfg and the first record to a detached completion process.
+func (a *Agent) detach(cfg *config.Config, ev *record.Event) error {
+	job, err := json.Marshal(deferredJob{Config: *cfg, Event: ev})
+	if err != nil {
+		return err
+	}
+	detach := a.Detach
+	if detach == nil {
+		detach = DetachSelf
+	}
+	return detach(job, a.Environ)
 }
 
 // finishDeferred is the detached process: read the job, run the chain,
@@ -112,24 +117,26 @@ func (a *Agent) finishDeferred(ctx context.Context) int {
 	if logErr != nil {
 		logger.Error("operational log not writable", "error", logErr)
 	}
-	a.completeDeferred(ctx, &cfg, logger, job.Event)
+	ev := job.Event
+	// A partial record's finished attempts stand; only the pending run.
+	var known []discovery.Attempt
+	if ev.Discovery.State == discovery.StatePartial {
+		known = ev.Discovery.Attempts
+	}
+	// The target is checked again: it came through a pipe.
+	a.complete(ctx, &cfg, logger, ev, a.discover(ctx, &cfg, logger, ev.Target(), known))
 	return ExitOK
 }
 
-// completeDeferred runs the chain for ev and appends its second record.
-func (a *Agent) completeDeferred(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) {
-	// The name was checked before the pending record; check again, since
-	// it came through a pipe.
-	valid := nodename.Validate(ev.TargetNode) == nil
-	rep := a.discover(ctx, cfg, logger, discovery.Target{Node: ev.TargetNode, Action: ev.Action}, valid)
+// complete appends the second record of ev with the chain's final report.
+func (a *Agent) complete(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event, rep discovery.Report) {
 	rep.State = StateFailed
 	for _, at := range rep.Attempts {
 		if at.Outcome == discovery.OutcomeFound || at.Outcome == discovery.OutcomeEmpty {
 			rep.State = StateComplete
 		}
 	}
-	ev.Discovery = rep
-	ev.GFS2Filesystems = rep.Filesystems
+	ev.SetDiscovery(rep)
 	a.write(ctx, cfg, logger, ev)
 }
 

@@ -2,13 +2,12 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/nodename"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/options"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/version"
@@ -17,8 +16,8 @@ import (
 // fence records an on, off or reboot and returns ExitOK whatever happens:
 // a failed discovery, a bad configuration or an unwritable log directory
 // is recorded and logged, never turned into a failed fence.
-func (a *Agent) fence(ctx context.Context, rc runConfig, p *options.Parsed, action string) int {
-	oplog, logErr := record.OpenOpLog(rc.cfg.LogDir, rc.cfg.Verbose, a.Stderr)
+func (a *Agent) fence(ctx context.Context, run runConfig, p *options.Parsed, action string) int {
+	oplog, logErr := record.OpenOpLog(run.cfg.LogDir, run.cfg.Verbose, a.Stderr)
 	defer oplog.Close()
 	logger := oplog.Logger.With("action", action)
 	if logErr != nil {
@@ -27,73 +26,164 @@ func (a *Agent) fence(ctx context.Context, rc runConfig, p *options.Parsed, acti
 	for _, w := range p.Warnings {
 		logger.Warn("ignored input", "problem", w)
 	}
-	for _, w := range rc.warnings {
+	for _, w := range run.warnings {
 		logger.Warn("configuration", "warning", w)
 	}
 	switch {
-	case rc.loadErr:
-		logger.Error("invalid configuration; recording with built-in defaults", "error", rc.err, "log_dir", rc.cfg.LogDir)
-	case rc.err != nil:
-		logger.Error("invalid option values ignored; recording with the configuration", "error", rc.err)
+	case run.fallback:
+		logger.Error("invalid configuration; recording with built-in defaults", "error", run.err, "log_dir", run.cfg.LogDir)
+	case run.err != nil:
+		logger.Error("invalid option values ignored; recording with the configuration", "error", run.err)
 	}
 
 	// fence-agents apply --delay to off and reboot (the actions that take a
 	// node down), not to on.
-	if d := rc.cfg.Delay; d > 0 && action != "on" {
+	if d := run.cfg.Delay; d > 0 && action != "on" {
 		logger.Info("delaying before recording", "delay", d)
 		if err := a.Sleep(ctx, d); err != nil {
 			logger.Warn("delay cut short", "error", err)
 		}
 	}
 
+	target := discovery.NewTarget(p.Target(), action)
 	ev := record.NewEvent(a.Now(), action)
 	ev.AgentVersion = version.Version
-	ev.RecorderNode = rc.cfg.RecorderNode
-	ev.TargetNode = p.Target()
+	ev.RecorderNode = run.cfg.RecorderNode
+	ev.SetTarget(target)
 	ev.InputWarnings = p.Warnings
-	if rc.err != nil {
-		ev.ConfigError = rc.err.Error()
+	if run.err != nil {
+		ev.ConfigError = run.err.Error()
 	}
-	valid := true
-	if err := nodename.Validate(ev.TargetNode); err != nil {
-		valid = false
-		ev.TargetNodeProblem = err.Error()
-		if errors.Is(err, nodename.ErrEmpty) {
-			ev.TargetNodeProblem = "no target node given (nodename, plug or port)"
-		}
-		ev.TargetNodeEscaped = record.EscapeToken(ev.TargetNode)
+	if !target.Discoverable() {
 		logger.Warn("target node name is not plausible; recording it escaped, discovery not run",
 			"target", ev.TargetNode, "problem", ev.TargetNodeProblem)
 	}
 	// slog quotes and escapes values, so the raw name cannot split a line.
 	logger = logger.With("event_id", ev.EventID, "target", ev.TargetNode)
 
-	if rc.cfg.Discovery.Enabled && rc.cfg.Discovery.Mode == config.ModeDeferred && valid {
-		a.recordDeferred(ctx, &rc.cfg, logger, ev)
-		return ExitOK
+	cfg := &run.cfg
+	wait := cfg.Discovery.WaitBound()
+	switch {
+	case !cfg.Discovery.Enabled || !target.Discoverable() || wait >= cfg.Discovery.Budget:
+		// Inline: nothing to run, or the fence waits for the whole chain.
+		ev.SetDiscovery(a.discover(ctx, cfg, logger, target, nil))
+		a.write(ctx, cfg, logger, ev)
+	case wait == 0:
+		a.recordDeferred(ctx, cfg, logger, ev)
+	default:
+		a.recordWithin(ctx, cfg, logger, ev, target, wait)
 	}
-	ev.Discovery = a.discover(ctx, &rc.cfg, logger, discovery.Target{Node: ev.TargetNode, Action: action}, valid)
-	ev.GFS2Filesystems = ev.Discovery.Filesystems
-	a.write(ctx, &rc.cfg, logger, ev)
 	return ExitOK
 }
 
-// discover runs the strategy chain, or reports it disabled.
-func (a *Agent) discover(ctx context.Context, cfg *config.Config, logger *slog.Logger, t discovery.Target, valid bool) discovery.Report {
-	if !cfg.Discovery.Enabled {
-		logger.Info("GFS2 discovery disabled")
-		return discovery.Disabled()
+// recordWithin runs the chain and records when it ends or when wait has
+// passed, whichever is first. The bound is kept by this goroutine alone,
+// which only waits on a timer and the chain: no strategy, guest, command
+// or file open it started has to return for the fence to be recorded and
+// to exit. At the bound the record carries the best answer so far
+// (discovery.state "partial", the strategies still running as pending) and
+// a detached process runs those and appends the completion record.
+func (a *Agent) recordWithin(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event, t discovery.Target, wait time.Duration) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	type started struct {
+		chain    *discovery.Chain
+		closeSrc func(context.Context)
 	}
+	// Even building the source and starting the chain (which reads the
+	// head-start plan) happens off this goroutine: a file open that blocks
+	// must not hold the fence either.
+	start := make(chan started, 1)
+	go func() {
+		src, closeSrc := a.source(cfg, logger)
+		start <- started{discovery.Start(ctx, src, cfg.Discovery.Order, t, chainOptions(cfg, nil)), closeSrc}
+	}()
+	var s started
+	var rep discovery.Report
+	select {
+	case s = <-start:
+		select {
+		case <-s.chain.Done():
+			rep := s.chain.Report()
+			s.closeSrc(ctx)
+			logAttempts(ctx, logger, rep)
+			ev.SetDiscovery(rep)
+			a.write(ctx, cfg, logger, ev)
+			return
+		case <-timer.C:
+			rep = s.chain.Snapshot()
+		}
+	case <-timer.C:
+		rep = discovery.NotStarted(cfg.Discovery.Order)
+	}
+	logAttempts(ctx, logger, rep)
+	ev.SetDiscovery(rep)
+	logger.Info("fence wait ended before discovery; recording the best answer so far",
+		"fence_wait", wait, "pending", rep.Pending, "strategy", rep.Strategy)
+	a.write(ctx, cfg, logger, ev)
+	if err := a.detach(cfg, ev); err != nil {
+		// Without a detached process the completion is written here: the
+		// fence waits, but the audit trail gets both records.
+		logger.Error("could not start the completion process; finishing discovery inline", "error", err)
+		if s.chain == nil {
+			s = <-start
+		}
+		a.complete(ctx, cfg, logger, ev, s.chain.Report())
+		s.closeSrc(ctx)
+		return
+	}
+	logger.Info("discovery completion started in a detached process", "pending", rep.Pending)
+	if s.chain == nil {
+		return // nothing started yet; the process exit ends whatever does
+	}
+	// Stop what still runs so its commands are killed before exit; never
+	// wait for a strategy that does not return (the process exit ends it).
+	stopped := make(chan struct{})
+	go func() { s.chain.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(stopWait):
+	}
+}
+
+// stopWait bounds how long a fence past its wait lets stopped strategies
+// return; cancelled commands are killed in a few ms.
+const stopWait = 100 * time.Millisecond
+
+// chainOptions are the chain's options from the configuration; known are
+// attempts a partial record already holds.
+func chainOptions(cfg *config.Config, known []discovery.Attempt) discovery.Options {
+	return discovery.Options{Budget: cfg.Discovery.Budget, HedgeAfter: cfg.Discovery.HedgeAfter, Known: known}
+}
+
+// source builds the discovery source and a function that closes it and
+// logs a failure.
+func (a *Agent) source(cfg *config.Config, logger *slog.Logger) (discovery.Source, func(context.Context)) {
 	src, closeFn := discovery.Source(missingRuntime{}), func(context.Context) error { return nil }
 	if a.NewSource != nil {
 		src, closeFn = a.NewSource(cfg, logger)
 	}
-	defer func() {
+	return src, func(ctx context.Context) {
 		if err := closeFn(context.WithoutCancel(ctx)); err != nil {
 			logger.Warn("closing the discovery runtime", "error", err)
 		}
-	}()
-	rep := discovery.Run(ctx, src, cfg.Discovery.Order, t, valid, cfg.Discovery.Budget)
+	}
+}
+
+// discover runs the strategy chain to its end, or reports it disabled.
+func (a *Agent) discover(ctx context.Context, cfg *config.Config, logger *slog.Logger, t discovery.Target, known []discovery.Attempt) discovery.Report {
+	if !cfg.Discovery.Enabled {
+		logger.Info("GFS2 discovery disabled")
+		return discovery.Disabled()
+	}
+	src, closeSrc := a.source(cfg, logger)
+	defer closeSrc(ctx)
+	rep := discovery.Run(ctx, src, cfg.Discovery.Order, t, chainOptions(cfg, known))
+	logAttempts(ctx, logger, rep)
+	return rep
+}
+
+func logAttempts(ctx context.Context, logger *slog.Logger, rep discovery.Report) {
 	for _, at := range rep.Attempts {
 		l := logger.With("strategy", at.Strategy)
 		for _, line := range at.Logs {
@@ -101,13 +191,13 @@ func (a *Agent) discover(ctx context.Context, cfg *config.Config, logger *slog.L
 		}
 		level := slog.LevelDebug
 		switch at.Outcome {
-		case discovery.OutcomeFound, discovery.OutcomeEmpty, discovery.OutcomeSkipped, discovery.OutcomeInvalidTarget:
+		case discovery.OutcomeFound, discovery.OutcomeEmpty, discovery.OutcomeSkipped, discovery.OutcomeInvalidTarget, discovery.OutcomePending:
 		default:
 			level = slog.LevelWarn
 		}
-		l.Log(ctx, level, "discovery attempt", "outcome", at.Outcome, "duration_ms", at.DurationMS, "error", at.Error)
+		l.Log(ctx, level, "discovery attempt", "outcome", at.Outcome, "duration_ms", at.DurationMS, "error", at.Error,
+			"hedge", at.Hedge)
 	}
-	return rep
 }
 
 func guestLevel(s string) slog.Level {

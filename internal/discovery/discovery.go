@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/nodename"
 )
 
 // Sentinels written into gfs2_filesystems when no strategy names a filesystem.
@@ -16,6 +18,10 @@ import (
 const (
 	NoneDetected      = "none-detected"
 	DiscoveryDisabled = "discovery-disabled"
+	// Pending is gfs2_filesystems of a first record written before any
+	// strategy answered (deferred, or a partial record without an answer):
+	// a reader that ignores discovery.state still sees it is no answer.
+	Pending = "discovery-pending"
 )
 
 // Outcome says how one strategy attempt ended. The values are stable strings
@@ -34,10 +40,43 @@ const (
 	OutcomeInvalidTarget Outcome = "invalid-target" // target name not safe to pass to any command; nothing was run
 )
 
-// Target is what the chain is asked about.
+// Target is the fence target as the chain, the host and the record see it.
+// Build it once with NewTarget, which decides whether discovery may see the
+// node at all; Problem says why not.
 type Target struct {
-	Node   string // target node as Pacemaker named it (already validated by the caller unless Invalid)
+	Node   string // as Pacemaker named it; untrusted text
 	Action string // on, off, reboot, or "run" for the plugins run admin command
+
+	problem string // why no strategy may see Node; "" when one may
+	checked bool   // built by NewTarget: problem is the verdict
+}
+
+// NewTarget checks node once for the whole run.
+func NewTarget(node, action string) Target {
+	return Target{Node: node, Action: action, problem: problemOf(node), checked: true}
+}
+
+// Problem says why discovery must not see the node, or "" when it may. A
+// Target written as a literal (tests, admin commands) is checked here.
+func (t Target) Problem() string {
+	if t.checked {
+		return t.problem
+	}
+	return problemOf(t.Node)
+}
+
+// Discoverable reports whether a strategy may be handed the node.
+func (t Target) Discoverable() bool { return t.Problem() == "" }
+
+func problemOf(node string) string {
+	err := nodename.Validate(node)
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, nodename.ErrEmpty):
+		return "no target node given (nodename, plug or port)"
+	}
+	return err.Error()
 }
 
 // HostCall is one command a strategy ran through the host, kept for the
@@ -65,7 +104,9 @@ type Attempt struct {
 	Filesystems []string       `json:"filesystems,omitempty"`
 	Details     map[string]any `json:"details,omitempty"`
 	Calls       []HostCall     `json:"calls,omitempty"`
-	Logs        []LogLine      `json:"-"` // guest log lines; go to the operational log, not the record
+	// Hedge: started while an earlier strategy was still running.
+	Hedge bool      `json:"hedge,omitempty"`
+	Logs  []LogLine `json:"-"` // guest log lines; go to the operational log, not the record
 }
 
 // LogLine is one line a guest logged through the host.
@@ -76,10 +117,19 @@ type LogLine struct {
 
 // Report is the discovery section of a fence record.
 type Report struct {
-	Enabled     bool      `json:"enabled"`
-	State       string    `json:"state,omitempty"`    // "pending", "complete" or "failed" in deferred mode
-	Strategy    string    `json:"strategy,omitempty"` // the winning strategy, if any
-	DurationMS  float64   `json:"duration_ms"`
+	Enabled bool `json:"enabled"`
+	// State is "partial" when the fence wait ended first, and "pending",
+	// "complete" or "failed" in the records of a detached completion.
+	State      string  `json:"state,omitempty"`
+	Strategy   string  `json:"strategy,omitempty"` // the winning strategy, if any
+	DurationMS float64 `json:"duration_ms"`
+	// HedgesStarted counts strategies started while an earlier one was
+	// still running (Options.HedgeAfter); 0 in the common case.
+	HedgesStarted int `json:"hedges_started"`
+	// Pending names, in order, the strategies ranked before the answer
+	// (or all of them, with no answer) that had not finished when a partial
+	// record was taken: the completion record runs them.
+	Pending     []string  `json:"pending,omitempty"`
 	Attempts    []Attempt `json:"attempts"`
 	Filesystems []string  `json:"-"` // what goes into gfs2_filesystems (sentinel included)
 }
@@ -113,56 +163,36 @@ func Disabled() Report {
 	return Report{Enabled: false, Attempts: []Attempt{}, Filesystems: []string{DiscoveryDisabled}}
 }
 
-// Run asks the strategies in order until one names at least one filesystem.
-// Strategies after the winner are listed as skipped so the record shows the
-// whole configured chain. When validNode is false nothing is run at all: the
-// target name is not safe to hand to a command.
-func Run(ctx context.Context, src Source, order []string, t Target, validNode bool, budget time.Duration) Report {
-	start := time.Now()
-	rep := Report{Enabled: true, Attempts: make([]Attempt, 0, len(order))}
-	// The chain's own context: cancelled when Run returns, so what a
-	// Preparer started never outlives the chain.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if budget > 0 {
-		ctx, cancel = context.WithTimeout(ctx, budget)
-		defer cancel()
-	}
-	if p, ok := src.(Preparer); ok && validNode {
-		p.Prepare(ctx, order, t)
-	}
-	for _, name := range order {
-		switch {
-		case !validNode:
-			rep.Attempts = append(rep.Attempts, Attempt{Strategy: name, Outcome: OutcomeInvalidTarget,
-				Error: "target node name is not a plausible node name; no command was run"})
-			continue
-		case rep.Strategy != "":
-			rep.Attempts = append(rep.Attempts, Attempt{Strategy: name, Outcome: OutcomeSkipped, Error: "an earlier strategy answered"})
-			continue
-		case ctx.Err() != nil:
-			rep.Attempts = append(rep.Attempts, Attempt{Strategy: name, Outcome: OutcomeSkipped, Error: "discovery budget spent"})
-			continue
-		}
-		rep.Attempts = append(rep.Attempts, runOne(ctx, src, name, t))
-		if a := rep.Attempts[len(rep.Attempts)-1]; a.Outcome == OutcomeFound && len(a.Filesystems) > 0 {
-			rep.Strategy = name
-			rep.Filesystems = append([]string(nil), a.Filesystems...)
-		}
-	}
-	if len(rep.Filesystems) == 0 {
-		rep.Filesystems = []string{NoneDetected}
-	}
-	rep.DurationMS = ms(time.Since(start))
-	return rep
+// Options shape one run of the chain.
+type Options struct {
+	// Budget bounds the whole chain, counted from Start; 0: no bound but ctx.
+	Budget time.Duration
+	// HedgeAfter starts the next strategy when every running one has been
+	// running this long without answering; 0 runs one strategy at a time.
+	HedgeAfter time.Duration
+	// Known are attempts an earlier process finished (a partial record):
+	// they are kept, not run again. Pending and skipped ones are ignored.
+	Known []Attempt
 }
 
-func runOne(ctx context.Context, src Source, name string, t Target) Attempt {
+// Run asks the strategies in order and returns the answer of the first one
+// that names at least one filesystem; strategies after it are listed as
+// skipped so the record shows the whole configured chain. When the target
+// is not Discoverable nothing is run at all.
+func Run(ctx context.Context, src Source, order []string, t Target, opts Options) Report {
+	c := Start(ctx, src, order, t, opts)
+	defer c.Stop()
+	return c.Report()
+}
+
+// runOne loads and calls one strategy; calling is told between the two.
+func runOne(ctx context.Context, src Source, name string, t Target, calling func()) Attempt {
 	start := time.Now()
 	s, err := src.Strategy(ctx, name)
 	if err != nil {
 		return Attempt{Strategy: name, Outcome: OutcomeLoadError, Error: err.Error(), DurationMS: ms(time.Since(start))}
 	}
+	calling()
 	a := s.Discover(ctx, t)
 	a.Strategy = name
 	if a.Outcome == "" {

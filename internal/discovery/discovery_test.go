@@ -3,6 +3,7 @@ package discovery
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,10 +33,13 @@ func (f fakeStrategy) Discover(ctx context.Context, t Target) Attempt {
 // prove that a strategy the chain never reaches is never loaded.
 type fakeSource struct {
 	strategies map[string]Strategy
+	mu         sync.Mutex
 	loaded     []string
 }
 
 func (s *fakeSource) Strategy(ctx context.Context, name string) (Strategy, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.loaded = append(s.loaded, name)
 	st, ok := s.strategies[name]
 	if !ok {
@@ -60,7 +64,7 @@ func TestFirstNonEmptyAnswerWinsAndLaterStrategiesAreNotLoaded(t *testing.T) {
 		"b": fakeStrategy{answer: Attempt{Outcome: OutcomeFound, Filesystems: []string{"default/fs1", "default/fs2"}}},
 		"c": fakeStrategy{answer: Attempt{Outcome: OutcomeFound, Filesystems: []string{"never"}}},
 	}}
-	rep := Run(context.Background(), src, []string{"a", "b", "c"}, target, true, time.Second)
+	rep := Run(context.Background(), src, []string{"a", "b", "c"}, target, Options{Budget: time.Second})
 
 	assert.True(t, rep.Enabled)
 	assert.Equal(t, "b", rep.Strategy)
@@ -77,7 +81,7 @@ func TestAllFailingGivesNoneDetectedWithEveryAttempt(t *testing.T) {
 		"a": fakeStrategy{answer: Attempt{Outcome: OutcomeError, Error: "kubectl exited 1"}},
 		"b": fakeStrategy{answer: Attempt{Outcome: OutcomeCrashed, Error: "panic: boom"}},
 	}}
-	rep := Run(context.Background(), src, []string{"a", "missing", "b"}, target, true, time.Second)
+	rep := Run(context.Background(), src, []string{"a", "missing", "b"}, target, Options{Budget: time.Second})
 
 	assert.Equal(t, []string{NoneDetected}, rep.Filesystems)
 	assert.Empty(t, rep.Strategy)
@@ -90,7 +94,7 @@ func TestInvalidTargetRunsNothing(t *testing.T) {
 	src := &fakeSource{strategies: map[string]Strategy{
 		"a": fakeStrategy{answer: Attempt{Outcome: OutcomeFound, Filesystems: []string{"x"}}},
 	}}
-	rep := Run(context.Background(), src, []string{"a", "b"}, Target{Node: "-rf /"}, false, time.Second)
+	rep := Run(context.Background(), src, []string{"a", "b"}, Target{Node: "-rf /"}, Options{Budget: time.Second})
 
 	assert.Empty(t, src.loaded, "no strategy may even be loaded for an unsafe target")
 	assert.Equal(t, []Outcome{OutcomeInvalidTarget, OutcomeInvalidTarget}, outcomes(rep))
@@ -102,7 +106,7 @@ func TestBudgetStopsTheChain(t *testing.T) {
 		"slow": fakeStrategy{delay: time.Hour},
 		"next": fakeStrategy{answer: Attempt{Outcome: OutcomeFound, Filesystems: []string{"x"}}},
 	}}
-	rep := Run(context.Background(), src, []string{"slow", "next"}, target, true, 30*time.Millisecond)
+	rep := Run(context.Background(), src, []string{"slow", "next"}, target, Options{Budget: 30 * time.Millisecond})
 
 	require.Len(t, rep.Attempts, 2)
 	assert.Equal(t, OutcomeTimeout, rep.Attempts[0].Outcome)
@@ -118,7 +122,7 @@ func TestStrategyOutcomesAreNormalised(t *testing.T) {
 		"no-outcome":    fakeStrategy{answer: Attempt{}},
 		"renamed":       fakeStrategy{answer: Attempt{Strategy: "liar", Outcome: OutcomeEmpty}},
 	}}
-	rep := Run(context.Background(), src, []string{"found-nothing", "no-outcome", "renamed"}, target, true, 0)
+	rep := Run(context.Background(), src, []string{"found-nothing", "no-outcome", "renamed"}, target, Options{})
 
 	assert.Equal(t, []Outcome{OutcomeEmpty, OutcomeError, OutcomeEmpty}, outcomes(rep))
 	assert.Equal(t, "strategy returned no outcome", rep.Attempts[1].Error)
@@ -127,7 +131,7 @@ func TestStrategyOutcomesAreNormalised(t *testing.T) {
 }
 
 func TestEmptyOrderAndDisabled(t *testing.T) {
-	rep := Run(context.Background(), &fakeSource{}, nil, target, true, time.Second)
+	rep := Run(context.Background(), &fakeSource{}, nil, target, Options{Budget: time.Second})
 	assert.Equal(t, []string{NoneDetected}, rep.Filesystems)
 	assert.NotNil(t, rep.Attempts, "attempts must encode as [] not null")
 
@@ -140,7 +144,7 @@ func TestEmptyOrderAndDisabled(t *testing.T) {
 func TestWinnerFilesystemsAreACopy(t *testing.T) {
 	fs := []string{"a"}
 	src := &fakeSource{strategies: map[string]Strategy{"s": fakeStrategy{answer: Attempt{Outcome: OutcomeFound, Filesystems: fs}}}}
-	rep := Run(context.Background(), src, []string{"s"}, target, true, time.Second)
+	rep := Run(context.Background(), src, []string{"s"}, target, Options{Budget: time.Second})
 	rep.Filesystems[0] = "changed"
 	assert.Equal(t, "a", rep.Attempts[0].Filesystems[0])
 }
@@ -169,12 +173,12 @@ func (s *preparingSource) Strategy(ctx context.Context, name string) (Strategy, 
 func TestRunPreparesTheSourceForValidTargets(t *testing.T) {
 	src := &preparingSource{fakeSource: fakeSource{strategies: map[string]Strategy{
 		"a": fakeStrategy{answer: Attempt{Outcome: OutcomeFound, Filesystems: []string{"x"}}}}}}
-	Run(context.Background(), src, []string{"a"}, target, true, 0) // no budget: the chain still ends
+	Run(context.Background(), src, []string{"a"}, target, Options{}) // no budget: the chain still ends
 	assert.Equal(t, []Target{target}, src.prepared)
 	assert.Equal(t, []bool{true}, src.aliveAt)
 	assert.Error(t, src.ctx.Err(), "what Prepare started ends with the chain")
 
 	src = &preparingSource{fakeSource: fakeSource{strategies: map[string]Strategy{}}}
-	Run(context.Background(), src, []string{"a"}, Target{Node: "bad name"}, false, time.Second)
+	Run(context.Background(), src, []string{"a"}, Target{Node: "bad name"}, Options{Budget: time.Second})
 	assert.Empty(t, src.prepared)
 }

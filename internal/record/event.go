@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"time"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
@@ -74,6 +75,27 @@ func NewEvent(now time.Time, action string) *Event {
 		Discovery:       discovery.Report{Attempts: []discovery.Attempt{}},
 		at:              now,
 	}
+}
+
+// SetTarget records the fence target: its name literally, and for a name
+// discovery may not see, the reason and the name byte-exact escaped.
+func (e *Event) SetTarget(t discovery.Target) {
+	e.TargetNode = t.Node
+	e.TargetNodeProblem = t.Problem()
+	e.TargetNodeEscaped = ""
+	if e.TargetNodeProblem != "" {
+		e.TargetNodeEscaped = EscapeToken(t.Node)
+	}
+}
+
+// Target is the event's target as the chain takes it (an event read back
+// from a pipe is checked again).
+func (e *Event) Target() discovery.Target { return discovery.NewTarget(e.TargetNode, e.Action) }
+
+// SetDiscovery records a discovery report and the filesystems it names.
+func (e *Event) SetDiscovery(rep discovery.Report) {
+	e.Discovery = rep
+	e.GFS2Filesystems = slices.Clone(rep.Filesystems)
 }
 
 // TimestampFormat is RFC 3339 in UTC with microseconds.

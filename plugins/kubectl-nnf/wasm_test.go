@@ -102,7 +102,7 @@ func newSource(t testing.TB, cfg *config.Config) *host.Source {
 
 func runChain(src *host.Source, node string) discovery.Report {
 	return discovery.Run(context.Background(), src, []string{Name},
-		discovery.Target{Node: node, Action: "reboot"}, true, 30*time.Second)
+		discovery.NewTarget(node, "reboot"), discovery.Options{Budget: 30 * time.Second})
 }
 
 // attemptDetails is the attempt's details as the record will hold them.

@@ -123,7 +123,7 @@ func run(t *testing.T, cfg *config.Config, node string) discovery.Report {
 	src := host.NewSource(cfg, nil)
 	t.Cleanup(func() { _ = src.Close(context.Background()) })
 	return discovery.Run(context.Background(), src, cfg.Discovery.Order,
-		discovery.Target{Node: node, Action: "reboot"}, true, 30*time.Second)
+		discovery.NewTarget(node, "reboot"), discovery.Options{Budget: 30 * time.Second})
 }
 
 func sorted(s []string) []string {
