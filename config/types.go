@@ -90,6 +90,9 @@ const (
 	DefaultCacheDir  = "/var/cache/fence_gfs2_recorder"
 	DefaultFile      = "/etc/fence_gfs2_recorder/config.yaml"
 
+	DefaultKubectlPath = "/usr/bin/kubectl"
+	DefaultPcsPath     = "/usr/sbin/pcs"
+
 	// DefaultKubectlCacheDir keeps kubectl's API discovery cache across fences.
 	DefaultKubectlCacheDir = DefaultCacheDir + "/kube"
 
@@ -126,8 +129,8 @@ func Defaults() Config {
 			Mode:    ModeInline,
 		},
 		Commands: map[string]Command{
-			"kubectl":  cmd("/usr/bin/kubectl", "KUBECONFIG", "HOME"),
-			"pcs":      cmd("/usr/sbin/pcs"),
+			"kubectl":  cmd(DefaultKubectlPath, "KUBECONFIG", "HOME"),
+			"pcs":      cmd(DefaultPcsPath),
 			"crm_mon":  cmd("/usr/sbin/crm_mon"),
 			"cibadmin": cmd("/usr/sbin/cibadmin"),
 		},
