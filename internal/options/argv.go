@@ -99,4 +99,3 @@ func boolString(b bool) string {
 	}
 	return "0"
 }
-

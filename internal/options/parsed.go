@@ -83,4 +83,3 @@ func (p *Parsed) Overrides() (map[string]any, []error) {
 
 // ConfigFile is the --config/config_file value, "" when not given.
 func (p *Parsed) ConfigFile() string { return p.Values[ConfigFile] }
-

@@ -233,4 +233,3 @@ func (p *Parsed) warn(format string, a ...any) {
 		p.Warnings = append(p.Warnings, "stdin: too many bad lines; further warnings suppressed")
 	}
 }
-
