@@ -10,7 +10,7 @@ import (
 // name the site chooses; set_env and a strategy's config are free-form.
 var (
 	topKeys = []string{"log_dir", "recorder_node", "hosts", "plugin_dir", "builtin_dir",
-		"cache_dir", "verbose", "delay", "discovery", "commands", "strategies", "safety"}
+		"cache_dir", "verbose", "delay", "discovery", "commands", "strategies", "safety", "allowed_stdin_paths"}
 	discoveryKeys = []string{"enabled", "order", "budget", "mode"}
 	commandKeys   = []string{"path", "args", "env", "set_env", "timeout", "output_cap"}
 	strategyKeys  = []string{"file", "timeout", "memory_limit", "allow", "config"}
@@ -94,6 +94,10 @@ func (d *decoder) set(c *Config, key string, p []string, v any) {
 	case "hosts":
 		if d.leaf(key, p, 1) {
 			c.Hosts, err = parseList(v)
+		}
+	case "allowed_stdin_paths":
+		if d.leaf(key, p, 1) {
+			c.AllowedStdinPaths, err = parseList(v)
 		}
 	case "verbose":
 		if d.leaf(key, p, 1) {

@@ -38,9 +38,10 @@ func toMap(c Config) map[string]any {
 			"enabled": c.Discovery.Enabled, "order": cloneList(c.Discovery.Order),
 			"budget": c.Discovery.Budget, "mode": c.Discovery.Mode,
 		},
-		"commands":   commands,
-		"strategies": strategies,
-		"safety":     map[string]any{"pairing_check": c.Safety.PairingCheck},
+		"commands":            commands,
+		"strategies":          strategies,
+		"safety":              map[string]any{"pairing_check": c.Safety.PairingCheck},
+		"allowed_stdin_paths": cloneList(c.AllowedStdinPaths),
 	}
 }
 
@@ -78,6 +79,7 @@ func leaves(c *Config) []leaf {
 	add("discovery.budget", formatDuration(c.Discovery.Budget))
 	add("discovery.mode", strconv.Quote(c.Discovery.Mode))
 	add("safety.pairing_check", strconv.FormatBool(c.Safety.PairingCheck))
+	add("allowed_stdin_paths", formatList(c.AllowedStdinPaths))
 	for name, cmd := range c.Commands {
 		k := "commands." + name + "."
 		add(k+"path", strconv.Quote(cmd.Path))

@@ -45,6 +45,10 @@ type Config struct {
 	Commands   map[string]Command  `koanf:"commands"`   // what strategies may run, by logical name
 	Strategies map[string]Strategy `koanf:"strategies"` // per-strategy sandbox settings
 	Safety     Safety              `koanf:"safety"`
+
+	// AllowedStdinPaths are prefixes a path from stdin may point under
+	// although they are system trees (/etc, /usr, ...; see stdinpaths.go).
+	AllowedStdinPaths []string `koanf:"allowed_stdin_paths"`
 }
 
 // Discovery controls the strategy chain.
@@ -139,6 +143,7 @@ func Defaults() Config {
 			StrategyPcsStatus:  strat("crm_mon", "cibadmin", "pcs"),
 			StrategyPcsConfig:  strat("pcs", "cibadmin"),
 		},
-		Safety: Safety{PairingCheck: true},
+		Safety:            Safety{PairingCheck: true},
+		AllowedStdinPaths: []string{},
 	}
 }
