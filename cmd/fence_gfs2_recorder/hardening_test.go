@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -254,7 +255,8 @@ func TestStdinLogDirInEtcIsRefused(t *testing.T) {
 		t.Skip("unshare not found: install util-linux")
 	}
 	varLog := t.TempDir()
-	etcDir := "/etc/fgr-test-" + filepath.Base(varLog)
+	etcDir := fmt.Sprintf("/etc/fgr-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	t.Cleanup(func() { _ = os.RemoveAll(etcDir) }) // only if the test fails
 	e := newEnv(t, "discovery:\n  enabled: false\n")
 	// The config file's log_dir is valid: only stdin's is refused.
 	script := `mount --make-rprivate / && mount --bind "$1" /var/log && exec "$2"`
