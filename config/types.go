@@ -42,8 +42,8 @@ type Config struct {
 	Delay        time.Duration `koanf:"delay"`         // wait before recording (fence-agents' --delay)
 
 	Discovery  Discovery           `koanf:"discovery"`
-	Commands   map[string]Command  `koanf:"commands"`   // what strategies may run, by logical name
-	Strategies map[string]Strategy `koanf:"strategies"` // per-strategy sandbox settings
+	Commands   map[string]Command  `koanf:"commands" entry:"command"`    // what strategies may run, by logical name
+	Strategies map[string]Strategy `koanf:"strategies" entry:"strategy"` // per-strategy sandbox settings
 	Safety     Safety              `koanf:"safety"`
 
 	// AllowedStdinPaths are prefixes a path from stdin may point under
@@ -62,21 +62,21 @@ type Discovery struct {
 // Command is one program a strategy may be granted. The host runs Path with
 // Args prepended to the guest's arguments, never through a shell.
 type Command struct {
-	Path      string            `koanf:"path"`       // absolute path
-	Args      []string          `koanf:"args"`       // fixed leading arguments
-	Env       []string          `koanf:"env"`        // names of agent environment variables passed through
-	SetEnv    map[string]string `koanf:"set_env"`    // variables set for the command (e.g. KUBECONFIG)
-	Timeout   time.Duration     `koanf:"timeout"`    // per run; capped by the strategy's remaining time
-	OutputCap int64             `koanf:"output_cap"` // bytes kept of stdout and of stderr each
+	Path      string            `koanf:"path"`                                          // absolute path
+	Args      []string          `koanf:"args"`                                          // fixed leading arguments
+	Env       []string          `koanf:"env"`                                           // names of agent environment variables passed through
+	SetEnv    map[string]string `koanf:"set_env" mapping:"of variable names to values"` // variables set for the command (e.g. KUBECONFIG)
+	Timeout   time.Duration     `koanf:"timeout"`                                       // per run; capped by the strategy's remaining time
+	OutputCap int64             `koanf:"output_cap"`                                    // bytes kept of stdout and of stderr each
 }
 
 // Strategy is the sandbox of one discovery strategy.
 type Strategy struct {
-	File        string         `koanf:"file"`         // explicit .wasm path; "" = built-in or plugin_dir/<name>.wasm
-	Timeout     time.Duration  `koanf:"timeout"`      // whole strategy call
-	MemoryLimit int64          `koanf:"memory_limit"` // bytes of guest linear memory
-	Allow       []string       `koanf:"allow"`        // logical command names it may Exec
-	Config      map[string]any `koanf:"config"`       // handed to the guest as Request.Config
+	File        string         `koanf:"file"`                                                        // explicit .wasm path; "" = built-in or plugin_dir/<name>.wasm
+	Timeout     time.Duration  `koanf:"timeout"`                                                     // whole strategy call
+	MemoryLimit int64          `koanf:"memory_limit"`                                                // bytes of guest linear memory
+	Allow       []string       `koanf:"allow"`                                                       // logical command names it may Exec
+	Config      map[string]any `koanf:"config" mapping:"(it becomes the strategy's Request.Config)"` // handed to the guest as Request.Config
 }
 
 // Safety holds the checks that protect the cluster from a misconfigured recorder.
