@@ -10,9 +10,10 @@ import (
 
 // The value parsers below turn what a layer holds (YAML scalars and lists,
 // or strings typed by a person into the environment, argv or stdin) into
-// typed values. They are written by hand rather than left to mapstructure
-// hooks so that every message is ours and names the offending value, and
-// so that Load stays free of reflection on the fence path.
+// typed values. decode.go hands them to mapstructure as its decode hooks,
+// rather than using mapstructure's own weak typing, so that every message
+// is ours and names the offending value, and so that the grammar is the
+// one argv and stdin use (BoolText, DurationText).
 
 // show renders a raw value for an error message: strings quoted, so that
 // an empty or blank value is visible.
