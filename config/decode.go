@@ -9,15 +9,14 @@ import (
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
-	"github.com/knadh/koanf/v2"
 )
 
 // Decoding has two steps. The key walk checks every key the layers hold
 // against the shape of Config (its koanf tags), so that an unknown key or a
 // scalar where a section belongs gets a message that names the key and
-// suggests the likely one. Then koanf's UnmarshalWithConf converts the
-// values that passed, with mapstructure hooks built on the parsers in
-// values.go, so each value error is ours too.
+// suggests the likely one. Then mapstructure, as koanf's UnmarshalWithConf
+// configures it, converts the values that passed, with decode hooks built
+// on the parsers in values.go, so each value error is ours too.
 //
 // Adding a key is adding a field with a koanf tag to a struct in types.go
 // (and its default in Defaults): the walk and the decoding follow the
@@ -215,46 +214,40 @@ func emptySection(v any) bool {
 // it whole for one bad field.
 func (d *decoder) convert(c *Config, kept map[string]any) {
 	tree := unflatten(kept)
-	named := map[string]any{}
-	for _, section := range []string{"commands", "strategies"} {
-		if sub, ok := tree[section]; ok {
-			named[section] = sub
-			delete(tree, section)
-		}
-	}
-	d.unmarshal(load(tree), "", "", c)
-	if len(named) == 0 {
-		return
-	}
-	k := load(named)
-	commands, _ := named["commands"].(map[string]any)
-	for name := range commands {
+	commands, _ := tree["commands"].(map[string]any)
+	strategies, _ := tree["strategies"].(map[string]any)
+	delete(tree, "commands")
+	delete(tree, "strategies")
+	d.unmarshal(tree, "", c)
+	for name, sub := range commands {
 		cmd := c.Commands[name]
-		d.unmarshal(k, "commands."+name, "commands."+name+".", &cmd)
+		d.unmarshal(sub, "commands."+name+".", &cmd)
 		c.Commands[name] = cmd
 	}
-	strategies, _ := named["strategies"].(map[string]any)
-	for name := range strategies {
+	for name, sub := range strategies {
 		st := c.Strategies[name]
-		d.unmarshal(k, "strategies."+name, "strategies."+name+".", &st)
+		d.unmarshal(sub, "strategies."+name+".", &st)
 		c.Strategies[name] = st
 	}
 }
 
-// load hands a tree built here to koanf without a copy.
-func load(tree map[string]any) *koanf.Koanf {
-	k := koanf.New(".")
-	_ = k.Load(mapProvider(tree), nil) // a map provider cannot fail
-	return k
-}
-
-// unmarshal decodes what k holds at path into out, reporting each value
-// error under prefix + its key.
-func (d *decoder) unmarshal(k *koanf.Koanf, path, prefix string, out any) {
-	err := k.UnmarshalWithConf(path, out, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
+// unmarshal decodes tree into out as koanf's UnmarshalWithConf does (a
+// mapstructure decoder on the koanf tags), reporting each value error under
+// prefix + its key. It calls mapstructure itself because the tree is built
+// here: UnmarshalWithConf would first load it into a koanf instance and
+// deep-copy it out again, a third of the cost of a Load (measured).
+func (d *decoder) unmarshal(tree any, prefix string, out any) {
+	if m, ok := tree.(map[string]any); !ok || len(m) == 0 {
+		return
+	}
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		DecodeHook: valueHook,
 		TagName:    "koanf",
-	}})
+		Result:     out,
+	})
+	if err == nil {
+		err = dec.Decode(tree)
+	}
 	for _, de := range decodeErrors(err) {
 		d.p.parseFailed(prefix+keyOf(de.Name()), de.Unwrap().Error())
 	}
