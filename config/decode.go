@@ -42,13 +42,14 @@ type node struct {
 	entry  *node            // named: the shape of each entry
 	noun   string           // named: what an entry is ("command")
 	note   string           // values, free: what the mapping holds
+	typ    reflect.Type     // leaf: the value's type; values: the values' type
 }
 
 // schema is the shape of Config, read once from its type.
 var schema = shapeOf(reflect.TypeOf(Config{}), "", "")
 
 func shapeOf(t reflect.Type, name string, tag reflect.StructTag) *node {
-	n := &node{name: name}
+	n := &node{name: name, typ: t}
 	switch {
 	case t.Kind() == reflect.Struct:
 		n.kind, n.field = sectionNode, map[string]*node{}
@@ -64,7 +65,7 @@ func shapeOf(t reflect.Type, name string, tag reflect.StructTag) *node {
 	case t.Kind() == reflect.Map && t.Elem().Kind() == reflect.Struct:
 		n.kind, n.entry, n.noun = namedNode, shapeOf(t.Elem(), "", ""), tag.Get("entry")
 	case t.Kind() == reflect.Map && t.Elem().Kind() == reflect.String:
-		n.kind, n.note = valuesNode, tag.Get("mapping")
+		n.kind, n.note, n.typ = valuesNode, tag.Get("mapping"), t.Elem()
 	case t.Kind() == reflect.Map:
 		n.kind, n.note = freeNode, tag.Get("mapping")
 	default:
@@ -142,7 +143,7 @@ func (d *decoder) walk(n *node, key string, p []string, i int, v any) bool {
 			d.p.add(key, "unknown key ("+strings.Join(p[:i], ".")+" is not a section)")
 			return false
 		}
-		return true
+		return d.notNull(key, n.typ, v)
 	case sectionNode:
 		if len(p) == i {
 			if !emptySection(v) {
@@ -186,7 +187,7 @@ func (d *decoder) walk(n *node, key string, p []string, i int, v any) bool {
 			d.p.add(key, "unknown key ("+n.name+" values are plain strings)")
 			return false
 		}
-		return true
+		return d.notNull(key, n.typ, v)
 	default: // freeNode: values keep their YAML types and nesting
 		if len(p) == i {
 			if !emptySection(v) {
@@ -196,6 +197,18 @@ func (d *decoder) walk(n *node, key string, p []string, i int, v any) bool {
 		}
 		return true
 	}
+}
+
+// notNull reports a YAML null where a value belongs, with the message of
+// the value's parser (mapstructure leaves a nil input alone).
+func (d *decoder) notNull(key string, t reflect.Type, v any) bool {
+	if v != nil {
+		return true
+	}
+	if _, err := valueHook(nil, t, nil); err != nil {
+		d.p.parseFailed(key, err.Error())
+	}
+	return false
 }
 
 // emptySection: an empty mapping or YAML null (a section header with

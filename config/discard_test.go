@@ -94,3 +94,17 @@ func TestStdinConfigFileStaysOutOfProc(t *testing.T) {
 	msg = loadErr(t, LoadOptions{File: "config.yaml", OverrideLayer: SourceStdin})
 	assert.Contains(t, msg, "not an absolute path")
 }
+
+// A YAML null where a value belongs is an error (the decoder would leave it
+// alone); a null section only declares the section.
+func TestNullValuesAreErrors(t *testing.T) {
+	for yaml, want := range map[string]string{
+		"delay: null":                                  `delay: null is not a duration`,
+		"hosts: ~":                                     `hosts: null is not a list`,
+		"commands: {lfs: {path: /x, set_env: {A: ~}}}": `commands.lfs.set_env.A: null is not a string`,
+		"strategies: {site: {file: ~}}":                `strategies.site.file: null is not a string`,
+	} {
+		assert.Contains(t, loadErr(t, LoadOptions{File: writeYAML(t, yaml+"\n")}), want, yaml)
+	}
+	mustLoad(t, LoadOptions{File: writeYAML(t, "discovery: ~\nstrategies: {kubectl-nnf: ~}\n")})
+}
