@@ -99,8 +99,8 @@ func TestStdinConfigFileStaysOutOfProc(t *testing.T) {
 // alone); a null section only declares the section.
 func TestNullValuesAreErrors(t *testing.T) {
 	for yaml, want := range map[string]string{
-		"delay: null":                                  `delay: null is not a duration`,
-		"hosts: ~":                                     `hosts: null is not a list`,
+		"delay: null": `delay: null is not a duration`,
+		"hosts: ~":    `hosts: null is not a list`,
 		"commands: {lfs: {path: /x, set_env: {A: ~}}}": `commands.lfs.set_env.A: null is not a string`,
 		"strategies: {site: {file: ~}}":                `strategies.site.file: null is not a string`,
 	} {
