@@ -2,20 +2,77 @@ package config
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
 )
 
-// Key schema. Sections "commands" and "strategies" are maps keyed by a
-// name the site chooses; set_env and a strategy's config are free-form.
-var (
-	topKeys = []string{"log_dir", "recorder_node", "hosts", "plugin_dir", "builtin_dir",
-		"cache_dir", "verbose", "delay", "discovery", "commands", "strategies", "safety"}
-	discoveryKeys = []string{"enabled", "order", "budget", "mode", "fence_wait", "hedge_after"}
-	commandKeys   = []string{"path", "args", "env", "set_env", "timeout", "output_cap"}
-	strategyKeys  = []string{"file", "timeout", "memory_limit", "allow", "config"}
-	safetyKeys    = []string{"pairing_check"}
+// Decoding has two steps. The key walk checks every key the layers hold
+// against the shape of Config (its koanf tags), so that an unknown key or a
+// scalar where a section belongs gets a message that names the key and
+// suggests the likely one. Then mapstructure, as koanf's UnmarshalWithConf
+// configures it, converts the values that passed, with decode hooks built
+// on the parsers in values.go, so each value error is ours too.
+//
+// Adding a key is adding a field with a koanf tag to a struct in types.go
+// (and its default in Defaults): the walk and the decoding follow the
+// types. Maps of sections name their entries with an `entry` tag; maps of
+// values and free-form maps say what they hold with a `mapping` tag.
+
+// nodeKind is the shape of a key.
+type nodeKind int
+
+const (
+	leafNode    nodeKind = iota // a value (string, bool, list, duration, size)
+	sectionNode                 // a struct: fixed keys
+	namedNode                   // a map of sections keyed by a name the site chooses
+	valuesNode                  // a map of names to plain strings
+	freeNode                    // a free-form mapping, kept as YAML gave it
 )
+
+type node struct {
+	kind   nodeKind
+	name   string           // the key's last segment
+	fields []string         // section: its keys, in declaration order
+	field  map[string]*node // section: the shape of each key
+	entry  *node            // named: the shape of each entry
+	noun   string           // named: what an entry is ("command")
+	note   string           // values, free: what the mapping holds
+	typ    reflect.Type     // leaf: the value's type; values: the values' type
+}
+
+// schema is the shape of Config, read once from its type.
+var schema = shapeOf(reflect.TypeOf(Config{}), "", "")
+
+func shapeOf(t reflect.Type, name string, tag reflect.StructTag) *node {
+	n := &node{name: name, typ: t}
+	switch {
+	case t.Kind() == reflect.Struct:
+		n.kind, n.field = sectionNode, map[string]*node{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			key := f.Tag.Get("koanf")
+			if key == "" {
+				continue
+			}
+			n.fields = append(n.fields, key)
+			n.field[key] = shapeOf(f.Type, key, f.Tag)
+		}
+	case t.Kind() == reflect.Map && t.Elem().Kind() == reflect.Struct:
+		n.kind, n.entry, n.noun = namedNode, shapeOf(t.Elem(), "", ""), tag.Get("entry")
+	case t.Kind() == reflect.Map && t.Elem().Kind() == reflect.String:
+		n.kind, n.note, n.typ = valuesNode, tag.Get("mapping"), t.Elem()
+	case t.Kind() == reflect.Map:
+		n.kind, n.note = freeNode, tag.Get("mapping")
+	default:
+		n.kind = leafNode
+	}
+	return n
+}
 
 // decoder fills a Config from the merged, flattened layers (key ->
 // value, keys joined by "."), reporting every bad or unknown key.
@@ -34,28 +91,34 @@ func (d *decoder) decode(flat map[string]any) Config {
 	}
 	sort.Strings(keys)
 
-	// Declare every named section first, so that inheritance does not
-	// depend on key order.
+	kept := make(map[string]any, len(flat))
 	for _, k := range keys {
-		parts := strings.Split(k, ".")
-		if len(parts) < 2 {
-			continue
+		p := strings.Split(k, ".")
+		if len(p) >= 2 {
+			declare(&c, p[0], p[1])
 		}
-		switch parts[0] {
-		case "commands":
-			if _, ok := c.Commands[parts[1]]; !ok {
-				c.Commands[parts[1]] = newCommand()
-			}
-		case "strategies":
-			if _, ok := c.Strategies[parts[1]]; !ok {
-				c.Strategies[parts[1]] = newStrategy()
-			}
+		if d.walk(schema, k, p, 0, flat[k]) {
+			kept[k] = flat[k]
 		}
 	}
-	for _, k := range keys {
-		d.set(&c, k, strings.Split(k, "."), flat[k])
-	}
+	d.convert(&c, kept)
 	return c
+}
+
+// declare gives a command or strategy section a site adds its defaults
+// before any of its keys is decoded, so inheritance does not depend on key
+// order.
+func declare(c *Config, section, name string) {
+	switch section {
+	case "commands":
+		if _, ok := c.Commands[name]; !ok {
+			c.Commands[name] = newCommand()
+		}
+	case "strategies":
+		if _, ok := c.Strategies[name]; !ok {
+			c.Strategies[name] = newStrategy()
+		}
+	}
 }
 
 // newCommand is the default of a command section a site adds.
@@ -70,98 +133,82 @@ func newStrategy() Strategy {
 		Allow: []string{}, Config: map[string]any{}}
 }
 
-func (d *decoder) set(c *Config, key string, p []string, v any) {
-	var err error
-	switch p[0] {
-	case "log_dir", "recorder_node", "plugin_dir", "builtin_dir", "cache_dir":
-		if d.leaf(key, p, 1) {
-			var s string
-			if s, err = parseString(v); err == nil {
-				switch p[0] {
-				case "log_dir":
-					c.LogDir = s
-				case "recorder_node":
-					c.RecorderNode = s
-				case "plugin_dir":
-					c.PluginDir = s
-				case "builtin_dir":
-					c.BuiltinDir = s
-				case "cache_dir":
-					c.CacheDir = s
-				}
+// walk checks key (split into p) below n, which p[:i] names. It reports
+// whether the value is to be decoded; a key that only declares a section
+// (an empty mapping) or has a problem is not.
+func (d *decoder) walk(n *node, key string, p []string, i int, v any) bool {
+	switch n.kind {
+	case leafNode:
+		if len(p) != i {
+			d.p.add(key, "unknown key ("+strings.Join(p[:i], ".")+" is not a section)")
+			return false
+		}
+		return d.notNull(key, n.typ, v)
+	case sectionNode:
+		if len(p) == i {
+			if !emptySection(v) {
+				d.p.add(key, "must be a mapping of "+strings.Join(n.fields, ", "))
 			}
+			return false
 		}
-	case "hosts":
-		if d.leaf(key, p, 1) {
-			c.Hosts, err = parseList(v)
+		f, ok := n.field[p[i]]
+		if !ok {
+			d.p.add(key, "unknown key"+suggest(p[i], n.fields))
+			return false
 		}
-	case "verbose":
-		if d.leaf(key, p, 1) {
-			c.Verbose, err = parseBool(v)
+		return d.walk(f, key, p, i+1, v)
+	case namedNode:
+		switch {
+		case len(p) == i:
+			if !emptySection(v) {
+				d.p.parseFailed(key, "must be a mapping of "+n.noun+" names")
+			}
+			return false
+		case len(p) == i+1:
+			if !emptySection(v) {
+				d.p.parseFailed(key, "must be a mapping of "+strings.Join(n.entry.fields, ", "))
+			}
+			return false
 		}
-	case "delay":
-		if d.leaf(key, p, 1) {
-			c.Delay, err = parseDuration(v)
+		f, ok := n.entry.field[p[i+1]]
+		if !ok {
+			d.p.add(key, "unknown key"+dottedName(p[i:], n.entry.fields, n.noun))
+			return false
 		}
-	case "discovery":
-		if !d.section(key, p, v, discoveryKeys) {
-			return
+		return d.walk(f, key, p, i+2, v)
+	case valuesNode:
+		switch {
+		case len(p) == i:
+			if !emptySection(v) {
+				d.p.parseFailed(key, "must be a mapping "+n.note)
+			}
+			return false
+		case len(p) > i+1:
+			d.p.add(key, "unknown key ("+n.name+" values are plain strings)")
+			return false
 		}
-		switch p[1] {
-		case "enabled":
-			c.Discovery.Enabled, err = parseBool(v)
-		case "order":
-			c.Discovery.Order, err = parseList(v)
-		case "budget":
-			c.Discovery.Budget, err = parseDuration(v)
-		case "mode":
-			c.Discovery.Mode, err = parseString(v)
-		case "fence_wait":
-			c.Discovery.FenceWait, err = parseDuration(v)
-		case "hedge_after":
-			c.Discovery.HedgeAfter, err = parseDuration(v)
+		return d.notNull(key, n.typ, v)
+	default: // freeNode: values keep their YAML types and nesting
+		if len(p) == i {
+			if !emptySection(v) {
+				d.p.parseFailed(key, "must be a mapping "+n.note)
+			}
+			return false
 		}
-	case "safety":
-		if !d.section(key, p, v, safetyKeys) {
-			return
-		}
-		c.Safety.PairingCheck, err = parseBool(v)
-	case "commands":
-		err = d.setCommand(c, key, p, v)
-	case "strategies":
-		err = d.setStrategy(c, key, p, v)
-	default:
-		d.p.add(key, "unknown key"+suggest(p[0], topKeys))
+		return true
 	}
-	if err != nil {
+}
+
+// notNull reports a YAML null where a value belongs, with the message of
+// the value's parser (mapstructure leaves a nil input alone).
+func (d *decoder) notNull(key string, t reflect.Type, v any) bool {
+	if v != nil {
+		return true
+	}
+	if _, err := valueHook(nil, t, nil); err != nil {
 		d.p.parseFailed(key, err.Error())
 	}
-}
-
-// leaf reports whether p is a plain key of depth n; deeper keys under a
-// scalar setting are unknown.
-func (d *decoder) leaf(key string, p []string, n int) bool {
-	if len(p) != n {
-		d.p.add(key, "unknown key ("+strings.Join(p[:n], ".")+" is not a section)")
-		return false
-	}
-	return true
-}
-
-// section checks a key of a fixed section: "discovery" alone must be a
-// (possibly empty) mapping, and its field must be one of fields.
-func (d *decoder) section(key string, p []string, v any, fields []string) bool {
-	if len(p) == 1 {
-		if !emptySection(v) {
-			d.p.add(key, "must be a mapping of "+strings.Join(fields, ", "))
-		}
-		return false
-	}
-	if !contains(fields, p[1]) {
-		d.p.add(key, "unknown key"+suggest(p[1], fields))
-		return false
-	}
-	return d.leaf(key, p, 2)
+	return false
 }
 
 // emptySection: an empty mapping or YAML null (a section header with
@@ -174,142 +221,137 @@ func emptySection(v any) bool {
 	return ok && len(m) == 0
 }
 
-func (d *decoder) setCommand(c *Config, key string, p []string, v any) error {
-	if len(p) == 1 {
-		if !emptySection(v) {
-			return fmt.Errorf("must be a mapping of command names")
-		}
-		return nil
+// convert decodes the checked keys into c with the values.go parsers.
+// Each command and strategy is decoded on its own, into the section
+// declare gave it: mapstructure would start a map entry from zero and drop
+// it whole for one bad field.
+func (d *decoder) convert(c *Config, kept map[string]any) {
+	tree := unflatten(kept)
+	commands, _ := tree["commands"].(map[string]any)
+	strategies, _ := tree["strategies"].(map[string]any)
+	delete(tree, "commands")
+	delete(tree, "strategies")
+	d.unmarshal(tree, "", c)
+	for name, sub := range commands {
+		cmd := c.Commands[name]
+		d.unmarshal(sub, "commands."+name+".", &cmd)
+		c.Commands[name] = cmd
 	}
-	cmd := c.Commands[p[1]]
-	defer func() { c.Commands[p[1]] = cmd }()
-	if len(p) == 2 {
-		if !emptySection(v) {
-			return fmt.Errorf("must be a mapping of %s", strings.Join(commandKeys, ", "))
-		}
-		return nil
+	for name, sub := range strategies {
+		st := c.Strategies[name]
+		d.unmarshal(sub, "strategies."+name+".", &st)
+		c.Strategies[name] = st
 	}
-	if !contains(commandKeys, p[2]) {
-		d.p.add(key, "unknown key"+dottedName(p, commandKeys, "command"))
-		return nil
-	}
-	if p[2] == "set_env" {
-		switch len(p) {
-		case 3:
-			if !emptySection(v) {
-				return fmt.Errorf("must be a mapping of variable names to values")
-			}
-		case 4:
-			s, err := parseString(v)
-			if err != nil {
-				return err
-			}
-			cmd.SetEnv[p[3]] = s
-		default:
-			d.p.add(key, "unknown key (set_env values are plain strings)")
-		}
-		return nil
-	}
-	if !d.leaf(key, p, 3) {
-		return nil
-	}
-	var err error
-	switch p[2] {
-	case "path":
-		cmd.Path, err = parseString(v)
-	case "args":
-		cmd.Args, err = parseList(v)
-	case "env":
-		cmd.Env, err = parseList(v)
-	case "timeout":
-		cmd.Timeout, err = parseDuration(v)
-	case "output_cap":
-		cmd.OutputCap, err = parseSize(v)
-	}
-	return err
 }
 
-func (d *decoder) setStrategy(c *Config, key string, p []string, v any) error {
-	if len(p) == 1 {
-		if !emptySection(v) {
-			return fmt.Errorf("must be a mapping of strategy names")
-		}
-		return nil
+// unmarshal decodes tree into out as koanf's UnmarshalWithConf does (a
+// mapstructure decoder on the koanf tags), reporting each value error under
+// prefix + its key. It calls mapstructure itself because the tree is built
+// here: UnmarshalWithConf would first load it into a koanf instance and
+// deep-copy it out again, a third of the cost of a Load (measured).
+func (d *decoder) unmarshal(tree any, prefix string, out any) {
+	if m, ok := tree.(map[string]any); !ok || len(m) == 0 {
+		return
 	}
-	st := c.Strategies[p[1]]
-	defer func() { c.Strategies[p[1]] = st }()
-	if len(p) == 2 {
-		if !emptySection(v) {
-			return fmt.Errorf("must be a mapping of %s", strings.Join(strategyKeys, ", "))
-		}
-		return nil
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		DecodeHook: valueHook,
+		TagName:    "koanf",
+		Result:     out,
+	})
+	if err == nil {
+		err = dec.Decode(tree)
 	}
-	if !contains(strategyKeys, p[2]) {
-		d.p.add(key, "unknown key"+dottedName(p, strategyKeys, "strategy"))
-		return nil
+	for _, de := range decodeErrors(err) {
+		d.p.parseFailed(prefix+keyOf(de.Name()), de.Unwrap().Error())
 	}
-	if p[2] == "config" {
-		// Free-form: handed to the guest as Request.Config, so values keep
-		// their YAML types and nesting.
-		if len(p) == 3 {
-			if !emptySection(v) {
-				return fmt.Errorf("must be a mapping (it becomes the strategy's Request.Config)")
+}
+
+// unflatten nests the flat keys again; an empty mapping in a free-form
+// section stays a mapping.
+func unflatten(flat map[string]any) map[string]any {
+	out := map[string]any{}
+	for key, v := range flat {
+		p := strings.Split(key, ".")
+		m := out
+		for _, seg := range p[:len(p)-1] {
+			sub, ok := m[seg].(map[string]any)
+			if !ok {
+				sub = map[string]any{}
+				m[seg] = sub
 			}
-			return nil
+			m = sub
 		}
-		setNested(st.Config, p[3:], v)
-		return nil
+		if emptySection(v) && v != nil {
+			v = map[string]any{}
+		}
+		m[p[len(p)-1]] = v
 	}
-	if !d.leaf(key, p, 3) {
-		return nil
-	}
-	var err error
-	switch p[2] {
-	case "file":
-		st.File, err = parseString(v)
-	case "timeout":
-		st.Timeout, err = parseDuration(v)
-	case "memory_limit":
-		st.MemoryLimit, err = parseSize(v)
-	case "allow":
-		st.Allow, err = parseList(v)
-	}
-	return err
+	return out
 }
 
-// setNested stores v at path inside m, creating maps on the way.
-func setNested(m map[string]any, path []string, v any) {
-	for _, k := range path[:len(path)-1] {
-		sub, ok := m[k].(map[string]any)
-		if !ok {
-			sub = map[string]any{}
-			m[k] = sub
-		}
-		m = sub
+var (
+	durationType = reflect.TypeOf(time.Duration(0))
+	sizeType     = reflect.TypeOf(int64(0)) // every int64 in Config is a size in bytes
+	listType     = reflect.TypeOf([]string(nil))
+)
+
+// valueHook converts each leaf with the values.go parser of its type, so
+// a bad value's message is ours and names the value.
+func valueHook(_, to reflect.Type, data any) (any, error) {
+	switch to {
+	case durationType:
+		return parseDuration(data)
+	case sizeType:
+		return parseSize(data)
+	case listType:
+		return parseList(data)
 	}
-	if emptySection(v) && v != nil {
-		v = map[string]any{}
+	switch to.Kind() {
+	case reflect.String:
+		return parseString(data)
+	case reflect.Bool:
+		return parseBool(data)
 	}
-	m[path[len(path)-1]] = v
+	return data, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
+// decodeErrors lists the innermost errors of a mapstructure decoding,
+// each with the name of the field it is about.
+func decodeErrors(err error) []*mapstructure.DecodeError {
+	var out []*mapstructure.DecodeError
+	var walk func(error)
+	walk = func(e error) {
+		switch x := e.(type) {
+		case nil:
+		case *mapstructure.DecodeError:
+			out = append(out, x)
+		case interface{ Unwrap() []error }:
+			for _, sub := range x.Unwrap() {
+				walk(sub)
+			}
+		case interface{ Unwrap() error }:
+			walk(x.Unwrap())
 		}
 	}
-	return false
+	walk(err)
+	return out
+}
+
+// keyOf turns mapstructure's field name (commands[kubectl].timeout) into
+// the key (commands.kubectl.timeout).
+func keyOf(name string) string {
+	r := strings.NewReplacer("[", ".", "]", "")
+	return r.Replace(name)
 }
 
 // dottedName explains the likely cause when a name held a dot (the key
 // delimiter): strategies: {"a.b": {file: ...}} flattens to
-// strategies.a.b.file.
-func dottedName(p []string, fields []string, section string) string {
-	if len(p) > 3 && contains(fields, p[len(p)-1]) {
-		return " (" + section + " names cannot contain '.')"
+// strategies.a.b.file. p starts at the entry's name.
+func dottedName(p []string, fields []string, noun string) string {
+	if len(p) > 2 && slices.Contains(fields, p[len(p)-1]) {
+		return " (" + noun + " names cannot contain '.')"
 	}
-	return suggest(p[2], fields)
+	return suggest(p[1], fields)
 }
 
 // suggest names the closest known key when a typo is likely.

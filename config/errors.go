@@ -92,3 +92,26 @@ func (p *problems) err() error {
 	sort.SliceStable(p.list, func(i, j int) bool { return p.list[i].Key < p.list[j].Key })
 	return p.list
 }
+
+// union adds the problems of more that es does not have yet (dropping a
+// key and decoding again finds the other problems a second time).
+func (es Errors) union(more Errors) Errors {
+	seen := map[string]bool{}
+	for _, e := range es {
+		seen[e.Error()] = true
+	}
+	for _, e := range more {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			es = append(es, e)
+		}
+	}
+	return es
+}
+
+// sorted orders the problems by key, stably (messages are reproducible
+// whatever the map iteration order was).
+func (es Errors) sorted() Errors {
+	sort.SliceStable(es, func(i, j int) bool { return es[i].Key < es[j].Key })
+	return es
+}

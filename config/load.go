@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/knadh/koanf/parsers/yaml"
@@ -30,10 +29,6 @@ const MaxFileSize = 1 << 20
 // what this machine has in /etc.
 var defaultFile = DefaultFile
 
-// defaultPath is used when PATH is not in the environment (fenced may run
-// agents with a bare environment).
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 // LoadOptions says where Load finds each layer.
 type LoadOptions struct {
 	// File is the YAML file from --config or config_file. "" means
@@ -49,6 +44,9 @@ type LoadOptions struct {
 	Overrides map[string]any
 	// OverrideLayer labels the option layer: "argv" or "stdin".
 	OverrideLayer string
+	// DiscardInvalid: a bad key of the file or the environment is dropped
+	// and reported instead of failing the whole load (see Load).
+	DiscardInvalid bool
 }
 
 // Loaded is the effective configuration and where each value came from.
@@ -68,6 +66,7 @@ type Loaded struct {
 type layer struct {
 	k      *koanf.Koanf
 	source func(key string) string
+	option bool // the option layer (argv or stdin)
 }
 
 func fixed(label string) func(string) string { return func(string) string { return label } }
@@ -75,17 +74,49 @@ func fixed(label string) func(string) string { return func(string) string { retu
 // Load merges the layers (lowest first: Defaults(), the YAML file, the
 // environment, the option layer), decodes and validates the result. Every
 // error names the key and the layer its value came from.
+//
+// With DiscardInvalid, a bad key of the file or the environment is
+// dropped from its layer (the lower layers' value holds) and the rest is
+// used: Load returns the configuration and the problems together. It
+// still fails as a whole when the file does not parse, or when a value of
+// the option layer is bad (the caller has its own fallback for that).
 func Load(opts LoadOptions) (*Loaded, error) {
 	environ, envMap := dedupEnviron(opts.Environ)
 	layers, file, err := readLayers(opts, environ, envMap)
 	if err != nil {
 		return nil, err
 	}
+	var discarded Errors
+	for pass := 0; ; pass++ {
+		loaded, probs, err := build(layers, envMap, opts.OverrideLayer)
+		if err != nil {
+			return nil, err
+		}
+		if probs == nil {
+			loaded.File = file
+			if discarded != nil {
+				return loaded, discarded.sorted()
+			}
+			return loaded, nil
+		}
+		discarded = discarded.union(probs)
+		if !opts.DiscardInvalid || pass == maxDiscardPasses || !discardKeys(layers, probs) {
+			return nil, discarded.sorted()
+		}
+	}
+}
+
+// maxDiscardPasses bounds the re-decoding: dropping a key can only bring
+// back a lower layer's value, so a few passes reach a valid configuration
+// or a problem no layer can be blamed for.
+const maxDiscardPasses = 8
+
+// build merges, decodes and validates the layers once.
+func build(layers []layer, envMap map[string]string, optionLayer string) (*Loaded, Errors, error) {
 	flat, sources, err := mergeLayers(layers)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-
 	p := &problems{source: sources.ofSection}
 	d := decoder{p: p}
 	cfg := d.decode(flat)
@@ -94,15 +125,45 @@ func Load(opts LoadOptions) (*Loaded, error) {
 		warnings = append(warnings, `discovery.order is empty: every fence records ["none-detected"]; set discovery.enabled=false to say so on purpose`)
 	}
 	cfg.validate(p)
-	if err := p.err(); err != nil {
-		return nil, err
+	checkStdinPaths(&cfg, sources, p)
+	if len(p.list) > 0 {
+		return nil, p.list, nil
 	}
-
-	loaded := &Loaded{Config: cfg, Sources: map[string]string{}, File: file, Warnings: warnings}
+	loaded := &Loaded{Config: cfg, Sources: map[string]string{}, Warnings: warnings}
 	for _, lf := range leaves(&cfg) {
 		loaded.Sources[lf.key] = sources.of(lf.key)
 	}
-	return loaded, nil
+	return loaded, nil, nil
+}
+
+// discardKeys deletes each problem's key from the highest layer that
+// holds it (or holds keys under it). It reports false when a problem
+// cannot be blamed on the file or the environment: a default, or a value
+// of the option layer (the last layer when there is one).
+func discardKeys(layers []layer, probs Errors) bool {
+	for _, pr := range probs {
+		i := highestLayerWith(layers, pr.Key)
+		if i <= 0 || layers[i].option {
+			return false
+		}
+		layers[i].k.Delete(pr.Key)
+	}
+	return true
+}
+
+func highestLayerWith(layers []layer, key string) int {
+	for i := len(layers) - 1; i > 0; i-- {
+		k := layers[i].k
+		if k.Exists(key) {
+			return i
+		}
+		for _, have := range k.Keys() {
+			if strings.HasPrefix(have, key+".") {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // readLayers loads each layer into its own koanf instance, lowest first.
@@ -112,7 +173,7 @@ func readLayers(opts LoadOptions, environ []string, envMap map[string]string) (l
 	if err := defaults.Load(mapProvider(toMap(Defaults())), nil); err != nil {
 		return nil, "", fmt.Errorf("config defaults: %w", err)
 	}
-	layers = []layer{{defaults, fixed(SourceDefault)}}
+	layers = []layer{{k: defaults, source: fixed(SourceDefault)}}
 
 	path, explicit := opts.File, opts.File != ""
 	if path == "" {
@@ -121,13 +182,18 @@ func readLayers(opts LoadOptions, environ []string, envMap map[string]string) (l
 	if path == "" {
 		path = defaultFile
 	}
+	if opts.File != "" && opts.OverrideLayer == SourceStdin {
+		if err := CheckStdinConfigFile(opts.File); err != nil {
+			return nil, "", err
+		}
+	}
 	fileK, err := loadFile(path, explicit)
 	if err != nil {
 		return nil, "", err
 	}
 	if fileK != nil {
 		file = path
-		layers = append(layers, layer{fileK, fixed("file:" + path)})
+		layers = append(layers, layer{k: fileK, source: fixed("file:" + path)})
 	}
 
 	envLayers, err := loadEnv(environ, layers)
@@ -146,7 +212,7 @@ func readLayers(opts LoadOptions, environ []string, envMap map[string]string) (l
 			return nil, "", fmt.Errorf("config %s options: %w", label, err)
 		}
 		splitCommandLines(k, nil)
-		layers = append(layers, layer{k, fixed(label)})
+		layers = append(layers, layer{k, fixed(label), true})
 	}
 	return layers, file, nil
 }
@@ -294,7 +360,7 @@ func loadEnv(environ []string, lower []layer) ([]layer, error) {
 	lookup := func(src map[string]string) func(string) string {
 		return func(key string) string { return src[key] }
 	}
-	return []layer{{legacy, lookup(legacySrc)}, {prefixed, lookup(prefixedSrc)}}, nil
+	return []layer{{k: legacy, source: lookup(legacySrc)}, {k: prefixed, source: lookup(prefixedSrc)}}, nil
 }
 
 // splitCommandLines turns a command line typed into the environment or an
@@ -326,46 +392,6 @@ func splitCommandLines(k *koanf.Koanf, src map[string]string) {
 			src[argsKey] = src[key]
 		}
 	}
-}
-
-// resolveCommands turns bare program names into absolute paths with the
-// PATH of the given environment. A name PATH does not resolve stays as
-// given and only warns: a missing kubectl makes one strategy fail, it must
-// not stop a fence from being recorded.
-func resolveCommands(c *Config, env map[string]string) []string {
-	var warnings []string
-	pathVar, ok := env["PATH"]
-	if !ok {
-		pathVar = defaultPath
-	}
-	for _, name := range sortedKeys(c.Commands) {
-		cmd := c.Commands[name]
-		if cmd.Path == "" || strings.ContainsRune(cmd.Path, '/') || hasControl(cmd.Path) {
-			continue
-		}
-		if found := lookPath(cmd.Path, pathVar); found != "" {
-			cmd.Path = found
-			c.Commands[name] = cmd
-			continue
-		}
-		warnings = append(warnings, fmt.Sprintf("commands.%s.path: %q not found in PATH; strategies that run it will fail", name, cmd.Path))
-	}
-	return warnings
-}
-
-// lookPath is exec.LookPath with an explicit PATH, skipping relative
-// entries (".", "") so the working directory never decides what runs.
-func lookPath(name, pathVar string) string {
-	for _, dir := range filepath.SplitList(pathVar) {
-		if !filepath.IsAbs(dir) {
-			continue
-		}
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return ""
 }
 
 // mapProvider hands koanf a map built here, without the deep copy

@@ -39,9 +39,10 @@ func toMap(c Config) map[string]any {
 			"budget": c.Discovery.Budget, "mode": c.Discovery.Mode,
 			"fence_wait": c.Discovery.FenceWait, "hedge_after": c.Discovery.HedgeAfter,
 		},
-		"commands":   commands,
-		"strategies": strategies,
-		"safety":     map[string]any{"pairing_check": c.Safety.PairingCheck},
+		"commands":            commands,
+		"strategies":          strategies,
+		"safety":              map[string]any{"pairing_check": c.Safety.PairingCheck},
+		"allowed_stdin_paths": cloneList(c.AllowedStdinPaths),
 	}
 }
 
@@ -81,6 +82,7 @@ func leaves(c *Config) []leaf {
 	add("discovery.fence_wait", formatDuration(c.Discovery.FenceWait))
 	add("discovery.hedge_after", formatDuration(c.Discovery.HedgeAfter))
 	add("safety.pairing_check", strconv.FormatBool(c.Safety.PairingCheck))
+	add("allowed_stdin_paths", formatList(c.AllowedStdinPaths))
 	for name, cmd := range c.Commands {
 		k := "commands." + name + "."
 		add(k+"path", strconv.Quote(cmd.Path))

@@ -44,9 +44,13 @@ type Config struct {
 	Delay        time.Duration `koanf:"delay"`         // wait before recording (fence-agents' --delay)
 
 	Discovery  Discovery           `koanf:"discovery"`
-	Commands   map[string]Command  `koanf:"commands"`   // what strategies may run, by logical name
-	Strategies map[string]Strategy `koanf:"strategies"` // per-strategy sandbox settings
+	Commands   map[string]Command  `koanf:"commands" entry:"command"`    // what strategies may run, by logical name
+	Strategies map[string]Strategy `koanf:"strategies" entry:"strategy"` // per-strategy sandbox settings
 	Safety     Safety              `koanf:"safety"`
+
+	// AllowedStdinPaths are prefixes a path from stdin may point under
+	// although they are system trees (/etc, /usr, ...; see stdinpaths.go).
+	AllowedStdinPaths []string `koanf:"allowed_stdin_paths"`
 }
 
 // Discovery controls the strategy chain.
@@ -81,21 +85,21 @@ func (d Discovery) WaitBound() time.Duration {
 // Command is one program a strategy may be granted. The host runs Path with
 // Args prepended to the guest's arguments, never through a shell.
 type Command struct {
-	Path      string            `koanf:"path"`       // absolute path
-	Args      []string          `koanf:"args"`       // fixed leading arguments
-	Env       []string          `koanf:"env"`        // names of agent environment variables passed through
-	SetEnv    map[string]string `koanf:"set_env"`    // variables set for the command (e.g. KUBECONFIG)
-	Timeout   time.Duration     `koanf:"timeout"`    // per run; capped by the strategy's remaining time
-	OutputCap int64             `koanf:"output_cap"` // bytes kept of stdout and of stderr each
+	Path      string            `koanf:"path"`                                          // absolute path
+	Args      []string          `koanf:"args"`                                          // fixed leading arguments
+	Env       []string          `koanf:"env"`                                           // names of agent environment variables passed through
+	SetEnv    map[string]string `koanf:"set_env" mapping:"of variable names to values"` // variables set for the command (e.g. KUBECONFIG)
+	Timeout   time.Duration     `koanf:"timeout"`                                       // per run; capped by the strategy's remaining time
+	OutputCap int64             `koanf:"output_cap"`                                    // bytes kept of stdout and of stderr each
 }
 
 // Strategy is the sandbox of one discovery strategy.
 type Strategy struct {
-	File        string         `koanf:"file"`         // explicit .wasm path; "" = built-in or plugin_dir/<name>.wasm
-	Timeout     time.Duration  `koanf:"timeout"`      // whole strategy call
-	MemoryLimit int64          `koanf:"memory_limit"` // bytes of guest linear memory
-	Allow       []string       `koanf:"allow"`        // logical command names it may Exec
-	Config      map[string]any `koanf:"config"`       // handed to the guest as Request.Config
+	File        string         `koanf:"file"`                                                        // explicit .wasm path; "" = built-in or plugin_dir/<name>.wasm
+	Timeout     time.Duration  `koanf:"timeout"`                                                     // whole strategy call
+	MemoryLimit int64          `koanf:"memory_limit"`                                                // bytes of guest linear memory
+	Allow       []string       `koanf:"allow"`                                                       // logical command names it may Exec
+	Config      map[string]any `koanf:"config" mapping:"(it becomes the strategy's Request.Config)"` // handed to the guest as Request.Config
 }
 
 // Safety holds the checks that protect the cluster from a misconfigured recorder.
@@ -112,6 +116,9 @@ const (
 	DefaultPluginDir = "/etc/fence_gfs2_recorder/plugins.d"
 	DefaultCacheDir  = "/var/cache/fence_gfs2_recorder"
 	DefaultFile      = "/etc/fence_gfs2_recorder/config.yaml"
+
+	DefaultKubectlPath = "/usr/bin/kubectl"
+	DefaultPcsPath     = "/usr/sbin/pcs"
 
 	// DefaultKubectlCacheDir keeps kubectl's API discovery cache across fences.
 	DefaultKubectlCacheDir = DefaultCacheDir + "/kube"
@@ -159,8 +166,8 @@ func Defaults() Config {
 			HedgeAfter: DefaultHedgeAfter,
 		},
 		Commands: map[string]Command{
-			"kubectl":  cmd("/usr/bin/kubectl", "KUBECONFIG", "HOME"),
-			"pcs":      cmd("/usr/sbin/pcs"),
+			"kubectl":  cmd(DefaultKubectlPath, "KUBECONFIG", "HOME"),
+			"pcs":      cmd(DefaultPcsPath),
 			"crm_mon":  cmd("/usr/sbin/crm_mon"),
 			"cibadmin": cmd("/usr/sbin/cibadmin"),
 		},
@@ -169,6 +176,7 @@ func Defaults() Config {
 			StrategyPcsStatus:  strat("crm_mon", "cibadmin", "pcs"),
 			StrategyPcsConfig:  strat("pcs", "cibadmin"),
 		},
-		Safety: Safety{PairingCheck: true},
+		Safety:            Safety{PairingCheck: true},
+		AllowedStdinPaths: []string{},
 	}
 }

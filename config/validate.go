@@ -62,6 +62,11 @@ func (c *Config) validate(p *problems) {
 			p.add("hosts", fmt.Sprintf("%q is not a host name", h))
 		}
 	}
+	for _, pre := range c.AllowedStdinPaths {
+		if !filepath.IsAbs(pre) || hasControl(pre) {
+			p.add("allowed_stdin_paths", fmt.Sprintf("%q is not an absolute path", pre))
+		}
+	}
 	if c.Delay < 0 || c.Delay > MaxDelay {
 		p.add("delay", fmt.Sprintf("%s is out of range (0 to %s)", c.Delay, MaxDelay))
 	}

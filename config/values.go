@@ -10,9 +10,10 @@ import (
 
 // The value parsers below turn what a layer holds (YAML scalars and lists,
 // or strings typed by a person into the environment, argv or stdin) into
-// typed values. They are written by hand rather than left to mapstructure
-// hooks so that every message is ours and names the offending value, and
-// so that Load stays free of reflection on the fence path.
+// typed values. decode.go hands them to mapstructure as its decode hooks,
+// rather than using mapstructure's own weak typing, so that every message
+// is ours and names the offending value, and so that the grammar is the
+// one argv and stdin use (BoolText, DurationText).
 
 // show renders a raw value for an error message: strings quoted, so that
 // an empty or blank value is visible.
@@ -62,14 +63,24 @@ func parseBool(v any) (bool, error) {
 			return x == 1, nil
 		}
 	case string:
-		switch strings.ToLower(strings.TrimSpace(x)) {
-		case "1", "yes", "on", "true":
-			return true, nil
-		case "0", "no", "off", "false":
-			return false, nil
+		if b, ok := BoolText(x); ok {
+			return b, nil
 		}
 	}
 	return false, fmt.Errorf("%s is not a boolean (use true/false, yes/no, on/off or 1/0)", show(v))
+}
+
+// BoolText is the agent's one boolean grammar, for the file, the
+// environment, argv and stdin alike: 1/0, yes/no, on/off, true/false,
+// in any case, blanks around ignored.
+func BoolText(s string) (value, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "yes", "on", "true":
+		return true, true
+	case "0", "no", "off", "false":
+		return false, true
+	}
+	return false, false
 }
 
 // parseDuration accepts Go syntax ("5s", "1m30s") or a bare number of
@@ -88,21 +99,30 @@ func parseDuration(v any) (time.Duration, error) {
 	case float64:
 		return secondsToDuration(x, bad)
 	case string:
-		s := strings.TrimSpace(x)
-		if s == "" {
-			return 0, bad
+		if d, ok := DurationText(x); ok {
+			return d, nil
 		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return secondsToDuration(f, bad)
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, bad
-		}
-		return d, nil
 	}
 	return 0, bad
 }
+
+// DurationText is the agent's one duration grammar, for the file, the
+// environment, argv and stdin alike: Go syntax ("5s", "1m30s") or a bare,
+// possibly fractional, number of seconds (fence-agents' delay=5).
+func DurationText(s string) (time.Duration, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, false
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		d, err := secondsToDuration(f, errBadDuration)
+		return d, err == nil
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil
+}
+
+var errBadDuration = fmt.Errorf("not a duration")
 
 func secondsToDuration(sec float64, bad error) (time.Duration, error) {
 	if math.IsNaN(sec) || math.IsInf(sec, 0) || math.Abs(sec) > math.MaxInt64/float64(time.Second) {

@@ -12,7 +12,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/host"
@@ -27,11 +27,16 @@ import (
 // (docs/PERFORMANCE.md).
 const gcMemoryLimit = 64 << 20
 
+// stopSignals end the run early; the record is still written.
+var stopSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT}
+
 func main() {
 	tuneGC()
 	// pacemaker-fenced SIGKILLs the process group on timeout; SIGTERM and
-	// SIGINT (an operator) end discovery early so the record is still written.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	// SIGINT (an operator) end discovery early so the record is still
+	// written. SIGHUP (a closed terminal or session) and SIGQUIT would
+	// otherwise end the agent with no record at all, so they do the same.
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	a := &agent.Agent{
 		Stdin:     os.Stdin,
 		Stdout:    os.Stdout,
@@ -46,7 +51,7 @@ func main() {
 			{Name: "pairing safety check", Run: pairing.Check, Validate: true},
 		},
 	}
-	if len(os.Args) == 1 && isTerminal(os.Stdin) {
+	if len(os.Args) == 1 && term.IsTerminal(int(os.Stdin.Fd())) {
 		// Pacemaker always pipes stdin; a person at a terminal would
 		// otherwise just see the agent hang.
 		fmt.Fprintln(os.Stderr, "fence_gfs2_recorder: reading key=value options from stdin (end with Ctrl-D); see --help")
@@ -67,11 +72,6 @@ func tuneGC() {
 	}
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(gcMemoryLimit)
-}
-
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }
 
 // hostSource runs strategies as WebAssembly modules in wazero.

@@ -204,12 +204,17 @@ func (a *Agent) loadConfig(p *options.Parsed) runConfig {
 	overrides, optErrs := p.Overrides()
 	var run runConfig
 	l, err := a.LoadConfig(config.LoadOptions{File: p.ConfigFile(), Environ: a.Environ,
-		Overrides: overrides, OverrideLayer: p.Layer})
-	if err == nil {
+		Overrides: overrides, OverrideLayer: p.Layer, DiscardInvalid: true})
+	if l != nil {
 		run = runConfig{cfg: l.Config, warnings: l.Warnings}
+		if err != nil {
+			// Bad keys of the file or the environment were dropped; the
+			// rest of the configuration (its log_dir first) holds.
+			err = fmt.Errorf("invalid configuration values ignored: %w", err)
+		}
 	}
 	run.err = errors.Join(append(optErrs, err)...)
-	run.fallback = err != nil
+	run.fallback = l == nil
 	if run.fallback {
 		run.cfg = config.Defaults()
 		if a.FallbackLogDir != "" {
@@ -218,9 +223,10 @@ func (a *Agent) loadConfig(p *options.Parsed) runConfig {
 		if s, ok := overrides["log_dir"].(string); ok && s != "" {
 			// Only a log_dir the configuration rules accept (absolute, no
 			// control bytes): a relative one would land in fenced's cwd.
+			// From stdin, none in the system trees either.
 			try := config.Defaults()
 			try.LogDir = s
-			if try.Validate() == nil {
+			if try.Validate() == nil && (p.Layer != options.LayerStdin || config.CheckStdinLogDir(s) == nil) {
 				run.cfg.LogDir = s
 			}
 		}

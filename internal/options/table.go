@@ -88,6 +88,12 @@ const (
 // default) must be raised to match a long delay.
 const MaxDelaySeconds = int(config.MaxDelay / time.Second)
 
+// defaults are the configuration's built-in values: the Default column
+// shows them for the options that set configuration keys, never a copy.
+var defaults = config.Defaults()
+
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
+
 // Table is the option table, in help and metadata order.
 var Table = []Option{
 	{Name: Action, StdinAliases: []string{"option"}, Short: "o", Long: "action", ArgName: "action", Kind: String,
@@ -99,21 +105,21 @@ var Table = []Option{
 		Desc: "Node to act on, used when nodename is not given"},
 	{Name: Port, Long: "port", ArgName: "id", Kind: String, Deprecated: true,
 		Desc: "Node to act on (old name of plug)"},
-	{Name: LogDir, Long: "log-dir", ArgName: "dir", Kind: String, Default: "/var/log/gfs2-fencing", ConfigKey: "log_dir",
+	{Name: LogDir, Long: "log-dir", ArgName: "dir", Kind: String, Default: defaults.LogDir, ConfigKey: "log_dir",
 		Desc: "Directory of the fence event logs"},
-	{Name: GFS2Discovery, Long: "no-gfs2-discovery", Kind: Boolean, Default: "1", ConfigKey: "discovery.enabled", Inverted: true,
+	{Name: GFS2Discovery, Long: "no-gfs2-discovery", Kind: Boolean, Default: boolString(defaults.Discovery.Enabled), ConfigKey: "discovery.enabled", Inverted: true,
 		Desc: "Discover the GFS2 filesystems of the target node (argv: --no-gfs2-discovery turns it off)"},
-	{Name: KubectlCmd, Long: "kubectl-cmd", ArgName: "path", Kind: String, Default: "/usr/bin/kubectl", ConfigKey: "commands.kubectl.path",
+	{Name: KubectlCmd, Long: "kubectl-cmd", ArgName: "path", Kind: String, Default: defaults.Commands["kubectl"].Path, ConfigKey: "commands.kubectl.path",
 		Desc: "Absolute path of kubectl, granted to the kubectl-nnf strategy"},
-	{Name: PcsCmd, Long: "pcs-cmd", ArgName: "path", Kind: String, Default: "/usr/sbin/pcs", ConfigKey: "commands.pcs.path",
+	{Name: PcsCmd, Long: "pcs-cmd", ArgName: "path", Kind: String, Default: defaults.Commands["pcs"].Path, ConfigKey: "commands.pcs.path",
 		Desc: "Absolute path of pcs, granted to the pcs-status and pcs-config strategies"},
-	{Name: PluginDir, Long: "plugin-dir", ArgName: "dir", Kind: String, Default: "/etc/fence_gfs2_recorder/plugins.d", ConfigKey: "plugin_dir",
+	{Name: PluginDir, Long: "plugin-dir", ArgName: "dir", Kind: String, Default: defaults.PluginDir, ConfigKey: "plugin_dir",
 		Desc: "Directory of site discovery strategies (.wasm)"},
-	{Name: ConfigFile, Long: "config", ArgName: "file", Kind: String, Default: "/etc/fence_gfs2_recorder/config.yaml",
+	{Name: ConfigFile, Long: "config", ArgName: "file", Kind: String, Default: config.DefaultFile,
 		Desc: "Configuration file (YAML); default also from $FENCE_GFS2_RECORDER_CONFIG"},
 	{Name: Verbose, Short: "v", Long: "verbose", Kind: Boolean, ConfigKey: "verbose",
 		Desc: "Verbose mode: debug-level operational log"},
-	{Name: Delay, Long: "delay", ArgName: "seconds", Kind: Second, Default: "0", ConfigKey: "delay",
+	{Name: Delay, Long: "delay", ArgName: "seconds", Kind: Second, Default: seconds(defaults.Delay), ConfigKey: "delay",
 		Desc: "Wait X seconds before recording an off or reboot (at most " + strconv.Itoa(MaxDelaySeconds) + ")"},
 	{Name: Version, Short: "V", Long: "version", Kind: Boolean, Command: true,
 		Desc: "Display version information and exit"},
