@@ -145,7 +145,7 @@ func (a *Agent) complete(ctx context.Context, cfg *config.Config, logger *slog.L
 func (a *Agent) write(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) {
 	w := &record.Writer{Dir: cfg.LogDir, Stderr: a.Stderr, Syslog: a.Syslog}
 	if err := w.Write(context.WithoutCancel(ctx), ev); err != nil {
-		logger.Error("fence record not written to the log directory; sent to stderr and syslog instead", "error", err)
+		logger.Error("fence record not written to the log directory", "error", err)
 		return
 	}
 	logger.Info("fence event recorded", "gfs2_filesystems", ev.GFS2Filesystems,

@@ -33,7 +33,7 @@ func (a *Agent) fence(ctx context.Context, run runConfig, p *options.Parsed, act
 	case run.fallback:
 		logger.Error("invalid configuration; recording with built-in defaults", "error", run.err, "log_dir", run.cfg.LogDir)
 	case run.err != nil:
-		logger.Error("invalid option values ignored; recording with the configuration", "error", run.err)
+		logger.Error("invalid configuration or option values ignored; recording with the rest of the configuration", "error", run.err)
 	}
 
 	// fence-agents apply --delay to off and reboot (the actions that take a
