@@ -26,7 +26,7 @@ import (
 	"strings"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/host/execcap"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/execcap"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
 )
 

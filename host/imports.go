@@ -12,7 +12,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
-	"github.com/NearNodeFlash/fence-gfs2-recorder/host/execcap"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/execcap"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
 )
 

@@ -23,7 +23,7 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/host/execcap"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/execcap"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
 )
 

@@ -2,7 +2,7 @@
 .PHONY: runtime-test runtime-bench sdk-size
 
 runtime-test: ## test the wasm host, execcap, plugins admin and SDK glue (builds test guests; WAT tests need wabt)
-	$(GO) test -count=1 ./host/... ./sdk/plugin/...
+	$(GO) test -count=1 ./host/... ./internal/execcap/... ./sdk/plugin/...
 
 runtime-bench: ## compile/cache/instantiate/call costs and the runaway-guest designs (docs/RATIONALE.md)
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 10x ./host/

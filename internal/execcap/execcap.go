@@ -69,22 +69,37 @@ func NewGrants(cfg *config.Config, strategy string) Grants {
 		return g
 	}
 	for _, name := range st.Allow {
-		c, ok := cfg.Commands[name]
-		switch {
-		case !ok:
-			g.problems[name] = "allowed for strategy " + strategy + " but commands." + name + " is not configured"
-		case !filepath.IsAbs(c.Path):
-			g.problems[name] = "commands." + name + ".path must be an absolute path, got " + quote(c.Path)
-		default:
-			capBytes := c.OutputCap
-			if capBytes <= 0 {
-				capBytes = config.DefaultOutputCap
+		c, err := FromConfig(cfg, name)
+		if err != nil {
+			if _, configured := cfg.Commands[name]; !configured {
+				g.problems[name] = "allowed for strategy " + strategy + " but commands." + name + " is not configured"
+			} else {
+				g.problems[name] = err.Error()
 			}
-			g.allowed[name] = Command{Name: name, Path: c.Path, Args: c.Args, Env: c.Env,
-				SetEnv: c.SetEnv, Timeout: c.Timeout, OutputCap: capBytes}
+			continue
 		}
+		g.allowed[name] = c
 	}
 	return g
+}
+
+// FromConfig is the one place a configured command (commands.<name>) becomes
+// a Command: the strategies' grants and the pairing check's cibadmin run
+// with the same defaults. Timeout 0 stays 0 (the caller's deadline alone).
+func FromConfig(cfg *config.Config, name string) (Command, error) {
+	c, ok := cfg.Commands[name]
+	switch {
+	case !ok || c.Path == "":
+		return Command{}, errors.New("commands." + name + " is not configured")
+	case !filepath.IsAbs(c.Path):
+		return Command{}, errors.New("commands." + name + ".path must be an absolute path, got " + quote(c.Path))
+	}
+	capBytes := c.OutputCap
+	if capBytes <= 0 {
+		capBytes = config.DefaultOutputCap
+	}
+	return Command{Name: name, Path: c.Path, Args: c.Args, Env: c.Env,
+		SetEnv: c.SetEnv, Timeout: c.Timeout, OutputCap: capBytes}, nil
 }
 
 // Lookup returns the grant for name, or an error wrapping ErrDenied that says

@@ -256,3 +256,16 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+func TestFromConfigIsWhatTheGrantsRun(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Commands = map[string]config.Command{"cibadmin": {Path: "/usr/sbin/cibadmin", Args: []string{"-l"}}}
+	cfg.Strategies = map[string]config.Strategy{"s": {Allow: []string{"cibadmin"}}}
+	direct, err := FromConfig(&cfg, "cibadmin")
+	require.NoError(t, err)
+	granted, err := NewGrants(&cfg, "s").Lookup("cibadmin")
+	require.NoError(t, err)
+	assert.Equal(t, direct, granted)
+	assert.Equal(t, int64(config.DefaultOutputCap), direct.OutputCap, "an unset output cap gets the default")
+	assert.Zero(t, direct.Timeout, "timeout 0 stays 0: only the caller's deadline")
+}
