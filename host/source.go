@@ -23,8 +23,8 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/execcap"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/execcap"
 )
 
 // Source resolves strategy names to loaded WebAssembly strategies. It is

@@ -15,8 +15,8 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/execcap"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/execcap"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/nodename"
 )
 
