@@ -20,7 +20,7 @@ import (
 func headStartConfig(t *testing.T) (cfg *config.Config, markers string) {
 	t.Helper()
 	cfg = testConfig(t)
-	cfg.CacheDir = filepath.Join(t.TempDir(), "cache") // plans of its own
+	cfg.CacheDir = seededCache(t) // plans of its own
 	require.NoError(t, os.MkdirAll(cfg.BuiltinDir, 0o755))
 	copyFile(t, guest("tester"), filepath.Join(cfg.BuiltinDir, BuiltinModule), 0o644)
 	markers = t.TempDir()

@@ -94,6 +94,7 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 		}
 	}()
 	callCtx = withCallState(callCtx, st)
+	m.boundSleeps(callCtx)
 
 	a := discovery.Attempt{Strategy: s.name, Source: s.source()}
 	// The chain already refuses implausible names; checking again here
@@ -108,9 +109,11 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	a.Calls = st.calls
 	s.learn(st.calls, t.Node)
 	a.Logs = st.logs
+	if m.note != "" {
+		a.Logs = append(a.Logs, discovery.LogLine{Level: "WARN", Msg: m.note})
+	}
 	if st.droppedLogs > 0 {
-		a.Logs = append(a.Logs, discovery.LogLine{Level: "WARN",
-			Msg: fmt.Sprintf("%d more guest log lines dropped (limit %d per call)", st.droppedLogs, maxLogLines)})
+		a.Logs = append(a.Logs, st.droppedLogsLine())
 	}
 	s.logGuestOutput(ctx)
 	if err != nil {
@@ -194,6 +197,9 @@ func (s *strategy) call(ctx context.Context, t discovery.Target) (discoverRespon
 	dec.UseNumber()
 	if err := dec.Decode(&resp); err != nil {
 		return discoverResponse{}, &protocolError{"fgr_discover answered invalid JSON: " + err.Error()}
+	}
+	if n := len(resp.Filesystems); n > maxFilesystems {
+		return discoverResponse{}, &protocolError{fmt.Sprintf("fgr_discover answered %d filesystem names, over the limit of %d", n, maxFilesystems)}
 	}
 	for i, fs := range resp.Filesystems {
 		if fs == "" || len(fs) > 1024 || strings.ContainsAny(fs, "\x00\n") {

@@ -9,6 +9,8 @@
 //     variables the configuration names);
 //   - it runs in its own process group, and the whole group is killed at the
 //     deadline (kubectl and pcs start children that would otherwise outlive it);
+//     descendants that left the group are reparented to the agent, a child
+//     subreaper, and killed too (reap.go);
 //   - stdout and stderr are capped; bytes beyond the cap are drained and
 //     dropped so a chatty child never blocks on a full pipe.
 package execcap
@@ -173,7 +175,16 @@ func Run(ctx context.Context, c Command, args []string) Result {
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 		WaitDelay:   waitDelay,
 	}
-	if err := cmd.Start(); err != nil {
+	becomeSubreaper()
+	children.RLock()
+	err := cmd.Start()
+	if err == nil {
+		regMu.Lock()
+		leaders[cmd.Process.Pid] = true
+		regMu.Unlock()
+	}
+	children.RUnlock()
+	if err != nil {
 		return Result{ExitCode: -1, StartFailed: true, Err: err, Duration: time.Since(start)}
 	}
 	pgid := cmd.Process.Pid // Setpgid with Pgid 0: the group id is the leader's pid
@@ -196,6 +207,12 @@ func Run(ctx context.Context, c Command, args []string) Result {
 	// Children left in the group after the leader exited would keep running
 	// with the agent's privileges: the group lives and dies with its command.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	regMu.Lock()
+	delete(leaders, pgid)
+	regMu.Unlock()
+	// And those that left the group (setsid): reparented to the agent
+	// when their parent went, they are killed here.
+	killOrphans()
 
 	r := Result{
 		ExitCode:        cmd.ProcessState.ExitCode(),
