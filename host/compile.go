@@ -30,6 +30,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -50,7 +51,7 @@ const (
 	// executable a compile child (init below), whichever binary links host.
 	compileChildArg = "__fgr-compile-module"
 
-	// compileMemoryCeiling is the child's limit on private writable memory
+	// compileMemoryCeiling is the default of the child's limit on private writable memory
 	// (RLIMIT_DATA: the Go heap and wazero's code buffers). RLIMIT_AS does
 	// not work: the Go runtime and wazero reserve address space far beyond
 	// what they use. A module that needs more is refused, not compiled.
@@ -60,8 +61,8 @@ const (
 	compileCPULimit = 120 // seconds
 
 	// Child exit codes: how the compile failed.
-	childCompileFailed = 2 // the module does not compile: the message says why
-	childCacheFailed   = 3 // the module compiled, the entry could not be written
+	childCompileFailed = 10 // the module does not compile: the message says why
+	childCacheFailed   = 11 // the module compiled, the entry could not be written
 
 	completeMarker = "complete" // in an entry directory: written last, by the child
 	lockPoll       = 20 * time.Millisecond
@@ -278,7 +279,11 @@ func (e *engine) runCompileChild(ctx context.Context, bin []byte, entry string, 
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(exe, compileChildArg, entry, strconv.FormatUint(uint64(pages), 10))
+	ceiling := e.compileMemory
+	if ceiling <= 0 {
+		ceiling = compileMemoryCeiling
+	}
+	cmd := exec.Command(exe, compileChildArg, entry, strconv.FormatUint(uint64(pages), 10), strconv.FormatInt(ceiling, 10))
 	cmd.Env = []string{execcap.BasePath, "LANG=C"}
 	cmd.Dir = "/"
 	cmd.ExtraFiles = []*os.File{lock} // fd 3: the child holds the lock until it exits
@@ -293,6 +298,7 @@ func (e *engine) runCompileChild(ctx context.Context, bin []byte, entry string, 
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting the compile: %w", err)
 	}
+	e.logger.Debug("compiling the module in a child process", "entry", entry, "pid", cmd.Process.Pid)
 	execcap.Spare(cmd.Process.Pid)
 	go func() {
 		_, _ = stdin.Write(bin)
@@ -321,10 +327,10 @@ func (e *engine) runCompileChild(ctx context.Context, bin []byte, entry string, 
 		return errors.New("is not a usable WebAssembly module: " + msg)
 	case errors.As(err, &exit) && !exit.Exited():
 		return fmt.Errorf("compiling it was stopped by %v: it needs more than the %d MiB or %d s compile limits (docs/ABI.md \"Limits\")",
-			exit.Sys().(syscall.WaitStatus).Signal(), compileMemoryCeiling>>20, compileCPULimit)
+			exit.Sys().(syscall.WaitStatus).Signal(), ceiling>>20, compileCPULimit)
 	}
 	if strings.Contains(msg, "out of memory") || strings.Contains(msg, "cannot allocate memory") {
-		return fmt.Errorf("compiling it needs more than the %d MiB compile memory ceiling", compileMemoryCeiling>>20)
+		return fmt.Errorf("compiling it needs more than the %d MiB compile memory ceiling", ceiling>>20)
 	}
 	return fmt.Errorf("compile failed: %v: %s", err, msg)
 }
@@ -340,15 +346,22 @@ func compileChildMain(args []string) int {
 	// The agent may have stopped waiting and gone: its end of stderr is
 	// then closed, and that must not kill the child before it says nothing.
 	signalIgnorePipe()
-	if len(args) != 2 {
-		return fail(1, errors.New("usage: "+compileChildArg+" ENTRY_DIR PAGES < module.wasm"))
+	if len(args) != 3 {
+		return fail(1, errors.New("usage: "+compileChildArg+" ENTRY_DIR PAGES MEMORY_BYTES < module.wasm"))
 	}
 	entry := args[0]
 	pages, err := strconv.ParseUint(args[1], 10, 32)
 	if err != nil {
 		return fail(1, err)
 	}
-	_ = unix.Setrlimit(unix.RLIMIT_DATA, &unix.Rlimit{Cur: compileMemoryCeiling, Max: compileMemoryCeiling})
+	ceiling, err := strconv.ParseUint(args[2], 10, 64)
+	if err != nil {
+		return fail(1, err)
+	}
+	_ = unix.Setrlimit(unix.RLIMIT_DATA, &unix.Rlimit{Cur: ceiling, Max: ceiling})
+	// The collector works to stay under the ceiling before the kernel says no.
+	debug.SetMemoryLimit(int64(ceiling) * 3 / 4)
+	debug.SetGCPercent(100)
 	_ = unix.Setrlimit(unix.RLIMIT_CPU, &unix.Rlimit{Cur: compileCPULimit, Max: compileCPULimit + 5})
 	bin, err := io.ReadAll(io.LimitReader(os.Stdin, maxModuleBytes+1))
 	if err != nil {

@@ -34,6 +34,8 @@ type engine struct {
 	// waiting for a compile: `plugins warm` is run by a person who wants
 	// the cache filled, not by a fence.
 	compileWait time.Duration
+	// compileMemory, when set, replaces compileMemoryCeiling (tests).
+	compileMemory int64
 
 	// unstoppable turns CloseOnContextDone off. Only benchmarks set it, to
 	// price the flag; production never does (see runtimeConfig).
