@@ -173,3 +173,21 @@ func TestUndefinedWASIImportIsNamedNotCalledATrap(t *testing.T) {
 	assert.Contains(t, rep.Attempts[0].Error, "wasi_snapshot_preview1.sock_open")
 	assert.NotContains(t, rep.Attempts[0].Error, "trapped")
 }
+
+// A file checked on its own is checked under the limits of the strategy
+// it is configured for, whatever its file name.
+func TestInspectFileUsesTheConfiguredStrategysLimits(t *testing.T) {
+	needWAT(t)
+	p := filepath.Join(t.TempDir(), "inventory-v2.wasm")
+	copyFile(t, guest("big_memory"), p, 0o644)
+	cfg := testConfig(t)
+	addStrategy(cfg, "inventory", p, nil)
+
+	st := InspectFile(context.Background(), cfg, "inventory-v2", p)
+	assert.Error(t, st.Err, "80 MiB of memory is over the default 64 MiB")
+
+	setStrategy(cfg, "inventory", func(s *config.Strategy) { s.MemoryLimit = 128 << 20 })
+	st = InspectFile(context.Background(), cfg, "inventory-v2", p)
+	assert.NoError(t, st.Err)
+	assert.Equal(t, "inventory", st.Name)
+}

@@ -56,8 +56,15 @@ func (src *Source) inspectAll(ctx context.Context) []ModuleStatus {
 	return out
 }
 
-// InspectFile checks one module file as strategy name would load it.
+// InspectFile checks one module file as strategy name would load it; when
+// name is not configured but the file is some strategy's module, as that
+// strategy (its memory limit and timeout).
 func InspectFile(ctx context.Context, cfg *config.Config, name, path string) ModuleStatus {
+	if _, ok := cfg.Strategies[name]; !ok {
+		if configured, ok := StrategyOfFile(cfg, path); ok {
+			name = configured
+		}
+	}
 	src := NewSource(cfg, nil)
 	defer src.Close(context.WithoutCancel(ctx))
 	return src.inspect(ctx, Location{Name: name, Path: path, Kind: KindFile}, map[*module]bool{})

@@ -66,6 +66,24 @@ func Resolve(cfg *config.Config, name string) (Location, error) {
 		discovery.ErrUnknownStrategy, name, name, strings.Join(searched, " or "))
 }
 
+// StrategyOfFile names the configured strategy whose module is path
+// (strategies.<name>.file, or where Resolve finds it), so a file checked on
+// its own is checked under that strategy's limits; false when none is.
+func StrategyOfFile(cfg *config.Config, path string) (string, bool) {
+	want, err := filepath.Abs(path)
+	if err != nil {
+		return "", false
+	}
+	for _, name := range cfg.Discovery.Order {
+		if loc, err := Resolve(cfg, name); err == nil {
+			if got, err := filepath.Abs(loc.Path); err == nil && got == want {
+				return name, true
+			}
+		}
+	}
+	return "", false
+}
+
 // BuiltinDir is where the agent looks for its shipped strategies.
 func BuiltinDir(cfg *config.Config) string {
 	if cfg.BuiltinDir != "" {
