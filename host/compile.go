@@ -55,7 +55,7 @@ const (
 	// (RLIMIT_DATA: the Go heap and wazero's code buffers). RLIMIT_AS does
 	// not work: the Go runtime and wazero reserve address space far beyond
 	// what they use. A module that needs more is refused, not compiled.
-	compileMemoryCeiling = 1 << 30
+	compileMemoryCeiling = 512 << 20
 	// compileCPULimit ends a child nobody waits for any more: the kernel
 	// kills it after this much CPU time (RLIMIT_CPU).
 	compileCPULimit = 120 // seconds
