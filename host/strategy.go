@@ -79,7 +79,7 @@ type discoverResponse struct {
 }
 
 // Discover implements discovery.Strategy.
-func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.Attempt {
+func (s *strategy) Discover(ctx context.Context, t discovery.Target) (a discovery.Attempt) {
 	m := s.mod
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -96,7 +96,17 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	callCtx = withCallState(callCtx, st)
 	m.boundSleeps(callCtx)
 
-	a := discovery.Attempt{Strategy: s.name, Source: s.source()}
+	a = discovery.Attempt{Strategy: s.name, Source: s.source()}
+	defer func() {
+		// How the module was compiled, when the record should know
+		// (compiled in memory because the cache could not be written).
+		if m.note != "" {
+			if a.Details == nil {
+				a.Details = map[string]any{}
+			}
+			a.Details["compile_cache"] = m.note
+		}
+	}()
 	// The chain already refuses implausible names; checking again here
 	// keeps a guest from ever seeing one, whoever calls Discover.
 	if err := nodename.Validate(t.Node); err != nil {
@@ -109,9 +119,6 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	a.Calls = st.calls
 	s.learn(st.calls, t.Node)
 	a.Logs = st.logs
-	if m.note != "" {
-		a.Logs = append(a.Logs, discovery.LogLine{Level: "WARN", Msg: m.note})
-	}
 	if st.droppedLogs > 0 {
 		a.Logs = append(a.Logs, st.droppedLogsLine())
 	}
