@@ -104,7 +104,7 @@ func (e *engine) compile(ctx context.Context, loc Location, memoryLimit int64, t
 	}
 	if isComplete(entry) {
 		c, err := e.compileIn(ctx, loc, bin, memoryLimit, entry)
-		if err == nil || e.evicted[entry] {
+		if err == nil || e.wasEvicted(entry) {
 			return c, err
 		}
 		// Flipped bytes, a truncated or an empty file: wazero refuses the
@@ -201,6 +201,12 @@ func (e *engine) evict(entry string) {
 	if err := os.RemoveAll(entry); err != nil {
 		e.logger.Warn("could not evict a compile cache entry", "entry", entry, "error", err.Error())
 	}
+}
+
+func (e *engine) wasEvicted(entry string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.evicted[entry]
 }
 
 func isComplete(entry string) bool {
