@@ -3,6 +3,7 @@ package host
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tetratelabs/wazero"
@@ -151,17 +152,5 @@ func sigOf(def api.FunctionDefinition) signature {
 }
 
 func sameSig(a, b signature) bool {
-	return sameTypes(a.params, b.params) && sameTypes(a.results, b.results)
-}
-
-func sameTypes(a, b []api.ValueType) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(a.params, b.params) && slices.Equal(a.results, b.results)
 }
