@@ -417,3 +417,39 @@ func fileSize(p string) int64 {
 	}
 	return fi.Size()
 }
+
+// When fenced SIGKILLs the agent (its timeout), the command it was running
+// dies with it (the parent-death signal), as docs/RATIONALE.md says; the
+// command's own children are what a cgroup has to catch.
+func TestSIGKILLedAgentLeavesNoCommandBehind(t *testing.T) {
+	r := newRig(t)
+	r.warm()
+	pidFile := filepath.Join(r.dir, "command.pid")
+	r.script(r.kubectl, `echo $$ > `+pidFile+`.tmp && mv `+pidFile+`.tmp `+pidFile+`
+exec sleep 300`)
+	cmd := exec.Command(filepath.Join(binDir, "fence_gfs2_recorder"))
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "FENCE_GFS2_RECORDER_CONFIG=" + r.cfg}
+	cmd.Stdin = strings.NewReader("action=reboot\nnodename=compute-node-3\n")
+	require.NoError(t, cmd.Start())
+	var pid int
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			break
+		}
+	}
+	require.NotZero(t, pid, "the command never started")
+
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	alive := syscall.Kill(pid, 0) == nil
+	if alive {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	assert.False(t, alive, "the command %d outlived the SIGKILLed agent", pid)
+}
