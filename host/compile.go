@@ -364,7 +364,9 @@ func compileChildMain(args []string) int {
 	if err != nil {
 		return fail(1, err)
 	}
-	_ = unix.Setrlimit(unix.RLIMIT_DATA, &unix.Rlimit{Cur: ceiling, Max: ceiling})
+	if !raceBuild {
+		_ = unix.Setrlimit(unix.RLIMIT_DATA, &unix.Rlimit{Cur: ceiling, Max: ceiling})
+	}
 	// The collector works to stay under the ceiling before the kernel says no.
 	debug.SetMemoryLimit(int64(ceiling) * 3 / 4)
 	debug.SetGCPercent(100)
