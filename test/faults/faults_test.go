@@ -398,6 +398,10 @@ func TestExpensiveCompileIsBoundedByTheStrategyTimeout(t *testing.T) {
 	require.NoError(t, err, string(out))
 	require.NoError(t, os.Chmod(wasm, 0o644))
 	r.hostile("heavy", wasm) // kubectl-nnf's module is warm; only the heavy one is cold
+	// 100 ms: the module compiles in about a second on an idle 2-core
+	// machine, several under load; the timeout must be shorter than both.
+	r.extra = "strategies:\n  heavy:\n    file: " + wasm + "\n    timeout: 100ms\n"
+	r.write()
 
 	res := r.fence("compute-node-3", time.Minute)
 
@@ -407,7 +411,7 @@ func TestExpensiveCompileIsBoundedByTheStrategyTimeout(t *testing.T) {
 	assert.Equal(t, "load-error", ev.Discovery.Attempts[0].Outcome)
 	assert.Contains(t, ev.Discovery.Attempts[0].Error, "compiling took longer than the strategy timeout")
 	assert.Equal(t, found, ev.GFS2Filesystems)
-	t.Logf("fence with a cold %d-byte expensive module took %s (1 s timeout)", fileSize(wasm), res.took)
+	t.Logf("fence with a cold %d-byte expensive module took %s (100 ms timeout)", fileSize(wasm), res.took)
 }
 
 func fileSize(p string) int64 {
