@@ -92,6 +92,7 @@ func run(binDir string, runs, coldRuns, storm int, out, only string) error {
 		{"D", func() error { return l.deferred(runs) }},
 		{"P", func() error { return l.partition(runs) }},
 		{"7", func() error { return l.storm(storm) }},
+		{"S", func() error { return l.coldStorm(storm) }},
 	}
 	selected := strings.Split(only, ",")
 	for _, s := range steps {
@@ -135,6 +136,7 @@ type scenario struct {
 	separate bool
 	logDir   string
 	cfg      string
+	cacheDir string // "" is the lab's shared cache
 }
 
 // write creates the scenario's config file (log_dir, cache, built-ins,
@@ -147,7 +149,11 @@ func (l *lab) write(s *scenario) error {
 		mode = "inline"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "log_dir: %s\ncache_dir: %s\nbuiltin_dir: %s\nrecorder_node: rabbit-node-1\n", s.logDir, filepath.Join(l.dir, "cache"), l.plugins)
+	cache := s.cacheDir
+	if cache == "" {
+		cache = filepath.Join(l.dir, "cache")
+	}
+	fmt.Fprintf(&b, "log_dir: %s\ncache_dir: %s\nbuiltin_dir: %s\nrecorder_node: rabbit-node-1\n", s.logDir, cache, l.plugins)
 	fmt.Fprintf(&b, "discovery:\n  mode: %s\n  order: [%s]\n", mode, strings.Join(s.order, ", "))
 	if s.hedgeAfter != "" {
 		fmt.Fprintf(&b, "  hedge_after: %s\n", s.hedgeAfter)
@@ -647,3 +653,68 @@ func (l *lab) expect(logDir, target, strategy string, fs []string) error {
 
 func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func mib(b int64) float64         { return float64(b) / (1 << 20) }
+
+// coldStorm: n agents at once on an empty compile cache (after an upgrade,
+// or a cache that was cleared), all fencing compute-node-3, for which
+// kubectl-nnf finds filesystems; then n more on the cache they left. One
+// agent's compile child compiles the module under the entry's lock, the
+// others wait for it within their strategy timeout.
+func (l *lab) coldStorm(n int) error {
+	for _, phase := range []string{"cold", "warm"} {
+		s := l.firstAnswersScenario("storm-cold", "")
+		s.cacheDir = filepath.Join(l.dir, "cache-storm")
+		if phase == "cold" {
+			if err := os.RemoveAll(s.cacheDir); err != nil {
+				return err
+			}
+		}
+		if err := l.write(s); err != nil {
+			return err
+		}
+		file := filepath.Join(s.logDir, "fence-events-detailed.jsonl")
+		before, _ := readEvents(file)
+		type res struct {
+			s   sample
+			err error
+		}
+		ch := make(chan res, n)
+		start := time.Now()
+		for range n {
+			go func() {
+				smp, err := runProc(proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")})
+				ch <- res{smp, err}
+			}()
+		}
+		ss := make([]sample, 0, n)
+		for range n {
+			r := <-ch
+			if r.err != nil {
+				return fmt.Errorf("%s storm: %w", phase, r.err)
+			}
+			ss = append(ss, r.s)
+		}
+		total := time.Since(start)
+		evs, err := readEvents(file)
+		if err != nil {
+			return fmt.Errorf("%s storm: %w", phase, err)
+		}
+		evs = evs[len(before):]
+		found := 0
+		for _, e := range evs {
+			if slices.Equal(e.GFS2Filesystems, []string{"default/fluxjob-102-0", "default/projgfs"}) {
+				found++
+			}
+		}
+		if len(evs) != n {
+			return fmt.Errorf("%s storm: %d records, want %d", phase, len(evs), n)
+		}
+		entries, _ := filepath.Glob(filepath.Join(s.cacheDir, "modules", "*", "complete"))
+		st := summarize(fmt.Sprintf("8. storm on a %s cache: %d agents (per agent)", phase, n), ss)
+		st.comment = fmt.Sprintf("last exited after %.0f ms; %d/%d records name the filesystems; %d complete cache entries after",
+			msf(total), found, n, len(entries))
+		if err := l.add(st, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"testing"
@@ -46,7 +45,7 @@ func BenchmarkPhases(b *testing.B) {
 				b.ReportMetric(float64(len(bin)), "wasm-bytes")
 				wctx := experimental.WithCompilationWorkers(ctx, workers)
 				for i := 0; i < b.N; i++ {
-					rt := wazero.NewRuntimeWithConfig(ctx, (&engine{}).runtimeConfig(1024))
+					rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(1024, nil, false))
 					if _, err := rt.CompileModule(wctx, bin); err != nil {
 						b.Fatal(err)
 					}
@@ -61,13 +60,16 @@ func BenchmarkPhases(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				// A new cache object and runtime each time: what a new
 				// agent process pays.
-				e := newEngine(dir, discardLogger())
-				rt := wazero.NewRuntimeWithConfig(ctx, e.runtimeConfig(1024))
+				c, err := wazero.NewCompilationCacheWithDir(dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(1024, c, false))
 				if _, err := rt.CompileModule(ctx, bin); err != nil {
 					b.Fatal(err)
 				}
 				rt.Close(ctx)
-				e.close(ctx)
+				c.Close(ctx)
 			}
 		})
 		b.Run("instantiate/"+g, func(b *testing.B) {
@@ -95,7 +97,7 @@ func BenchmarkPhases(b *testing.B) {
 			cfg := benchConfig(b, "tester")
 			src := NewSource(cfg, nil)
 			src.eng.unstoppable = unstoppable
-			src.eng.cache = nil // the flag is part of the cache key; keep the shared cache clean
+			src.eng.cacheDir = "" // the flag is part of the cache key; keep the shared cache clean
 			defer src.Close(ctx)
 			s := loadBench(b, src, "s")
 			b.ResetTimer()
@@ -249,16 +251,8 @@ func helperMain(mode string) int {
 		Config: map[string]any{"mode": mode, "filesystems": []any{"a/b"}}}}
 	src := NewSource(&cfg, nil)
 	src.eng.unstoppable = true
-	if src.eng.cache != nil {
-		// A separate cache directory per flag value keeps entries apart.
-		src.eng.cache.Close(context.Background())
-		c, err := wazero.NewCompilationCacheWithDir(filepath.Join(cfg.CacheDir, "unstoppable"))
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		src.eng.cache = c
-	}
+	// The flag is part of wazero's cache key: the entry the compile child
+	// writes (with it) misses, and this process compiles its own.
 	s, err := src.Strategy(context.Background(), "s")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -289,9 +283,12 @@ func loadBench(b *testing.B, src *Source, name string) *strategy {
 }
 
 func warmCache(b *testing.B, dir string, bin []byte) {
-	e := newEngine(dir, discardLogger())
-	defer e.close(context.Background())
-	rt := wazero.NewRuntimeWithConfig(context.Background(), e.runtimeConfig(1024))
+	c, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	rt := wazero.NewRuntimeWithConfig(context.Background(), runtimeConfig(1024, c, false))
 	defer rt.Close(context.Background())
 	if _, err := rt.CompileModule(context.Background(), bin); err != nil {
 		b.Fatal(err)

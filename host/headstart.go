@@ -19,15 +19,18 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/host/execcap"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/execcap"
 )
 
 // nodePlaceholder stands for the target node in a remembered command line.
@@ -36,16 +39,21 @@ const nodePlaceholder = "{node}"
 // maxPlanBytes bounds a plan file; a real one is a few hundred bytes.
 const maxPlanBytes = 64 << 10
 
-// plan is a strategy's first command as remembered between fences.
+// plan is a strategy's first command as remembered between fences: the
+// logical name, the program and fixed arguments it was granted as (so a plan
+// from another configuration, or one planted, is recognised as such), and
+// the arguments the guest added.
 type plan struct {
-	Command string   `json:"command"`
-	Args    []string `json:"args"`
+	Command   string   `json:"command"`
+	Path      string   `json:"path"`
+	FixedArgs []string `json:"fixed_args"`
+	Args      []string `json:"args"`
 }
 
-// planOf remembers a call, with every argument equal to node replaced by
-// the placeholder.
-func planOf(c discovery.HostCall, node string) plan {
-	p := plan{Command: c.Command, Args: make([]string, len(c.Args))}
+// planOf remembers a call run as cmd, with every argument equal to node
+// replaced by the placeholder.
+func planOf(c discovery.HostCall, cmd execcap.Command, node string) plan {
+	p := plan{Command: c.Command, Path: cmd.Path, FixedArgs: cmd.Args, Args: make([]string, len(c.Args))}
 	for i, a := range c.Args {
 		if a == node {
 			a = nodePlaceholder
@@ -67,7 +75,27 @@ func (p plan) argsFor(node string) []string {
 	return args
 }
 
-func (p plan) equal(q plan) bool { return p.Command == q.Command && slices.Equal(p.Args, q.Args) }
+func (p plan) equal(q plan) bool {
+	return p.Command == q.Command && p.Path == q.Path && slices.Equal(p.FixedArgs, q.FixedArgs) && slices.Equal(p.Args, q.Args)
+}
+
+// grantedAs checks that the plan would run exactly what the strategy is
+// granted now: its program, with the granted fixed arguments first. A plan
+// that does not is never run.
+func (p plan) grantedAs(cmd execcap.Command) error {
+	if p.Path != cmd.Path {
+		return fmt.Errorf("it runs %q, but %s is granted as %q", p.Path, p.Command, cmd.Path)
+	}
+	if !slices.Equal(p.FixedArgs, cmd.Args) {
+		return fmt.Errorf("its fixed arguments %q are not the granted %q", p.FixedArgs, cmd.Args)
+	}
+	for _, a := range p.Args {
+		if strings.IndexByte(a, 0) >= 0 {
+			return errors.New("an argument contains a NUL byte")
+		}
+	}
+	return nil
+}
 
 // planFile is where strategy name's plan lives. The cache directory is the
 // agent's own (0700, checked like the compiled code it holds).
@@ -75,24 +103,41 @@ func planFile(cacheDir, name string) string {
 	return filepath.Join(cacheDir, "headstart", name+".json")
 }
 
-func readPlan(cacheDir, name string) (plan, bool) {
-	f, err := os.Open(planFile(cacheDir, name))
+// readPlan reads strategy name's plan, checked as the compiled code beside
+// it is (the directory private, the file regular and root's): a plan names a
+// command root runs. No plan is (plan{}, false, nil); an unsafe or unreadable
+// one is an error to log.
+func readPlan(cacheDir, name string) (plan, bool, error) {
+	file := planFile(cacheDir, name)
+	if err := checkPrivateDir(filepath.Dir(file)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return plan{}, false, nil
+		}
+		return plan{}, false, err
+	}
+	f, _, err := openRegular(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return plan{}, false, nil
+	}
 	if err != nil {
-		return plan{}, false
+		return plan{}, false, err
 	}
 	defer f.Close()
 	var p plan
 	dec := json.NewDecoder(io.LimitReader(f, maxPlanBytes))
 	if err := dec.Decode(&p); err != nil || p.Command == "" {
-		return plan{}, false
+		return plan{}, false, fmt.Errorf("%s is not a plan", file)
 	}
-	return p, true
+	return p, true, nil
 }
 
 // writePlan replaces strategy name's plan atomically.
 func writePlan(cacheDir, name string, p plan) error {
 	dir := filepath.Dir(planFile(cacheDir, name))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := checkPrivateDir(dir); err != nil {
 		return err
 	}
 	b, err := json.Marshal(p)
@@ -162,7 +207,11 @@ func (s *Source) Prepare(ctx context.Context, order []string, t discovery.Target
 	if err != nil || !s.headStartEligible(loc) {
 		return
 	}
-	p, ok := readPlan(s.eng.cacheDir, loc.Name)
+	p, ok, err := readPlan(s.eng.cacheDir, loc.Name)
+	if err != nil {
+		s.logger.Warn("head start: ignoring an unsafe plan", "strategy", loc.Name, "reason", err.Error())
+		return
+	}
 	if !ok {
 		return
 	}
@@ -170,12 +219,11 @@ func (s *Source) Prepare(ctx context.Context, order []string, t discovery.Target
 	if err != nil {
 		return // no longer granted: the strategy will hear so itself
 	}
-	args := p.argsFor(t.Node)
-	for _, a := range args {
-		if strings.IndexByte(a, 0) >= 0 {
-			return
-		}
+	if err := p.grantedAs(cmd); err != nil {
+		s.logger.Warn("head start: ignoring a plan the strategy is not granted", "strategy", loc.Name, "reason", err.Error())
+		return
 	}
+	args := p.argsFor(t.Node)
 	hctx, cancel := context.WithCancel(ctx)
 	h := &headStart{strategy: loc.Name, command: p.Command, args: args, cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -210,8 +258,12 @@ func (s *strategy) learn(calls []discovery.HostCall, node string) {
 	if s.planDir == "" || len(calls) == 0 || calls[0].Denied || calls[0].Command == "" {
 		return
 	}
-	p := planOf(calls[0], node)
-	if old, ok := readPlan(s.planDir, s.name); ok && old.equal(p) {
+	cmd, err := s.grants.Lookup(calls[0].Command)
+	if err != nil {
+		return
+	}
+	p := planOf(calls[0], cmd, node)
+	if old, ok, _ := readPlan(s.planDir, s.name); ok && old.equal(p) {
 		return
 	}
 	if err := writePlan(s.planDir, s.name, p); err != nil {

@@ -12,8 +12,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
-	"github.com/NearNodeFlash/fence-gfs2-recorder/host/execcap"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/execcap"
 )
 
 // callState is what the host functions need while one guest call runs. It
@@ -27,6 +27,7 @@ type callState struct {
 	pending     []byte // exec result frame waiting for fgr.take
 	calls       []discovery.HostCall
 	logs        []discovery.LogLine
+	logBytes    int // of the lines kept
 	droppedLogs int
 	// onExec runs once, when the guest first asks for a command: the host
 	// is about to sit idle waiting for it (Source.Prefetch).
@@ -192,7 +193,9 @@ func hostTake(ctx context.Context, mod api.Module, stack []uint64) {
 	stack[0] = api.EncodeU32(n)
 }
 
-// hostLog passes a guest line to the operational log and the attempt.
+// hostLog passes a guest line to the operational log and the attempt,
+// within the per-call limits (maxLogLines, maxLogBytes); what is over them is
+// counted, said once in the operational log, and summed up in the attempt.
 func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	st := callStateFrom(ctx)
 	level := slog.Level(api.DecodeI32(stack[0]))
@@ -205,16 +208,31 @@ func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	if !ok {
 		panic(errors.New("fgr.log: message outside guest memory"))
 	}
+	if len(st.logs) >= maxLogLines || st.logBytes+len(raw) > maxLogBytes {
+		if st.droppedLogs == 0 {
+			st.logger.Warn("guest log limit reached: further lines of this call are counted, not logged",
+				"strategy", st.strategy, "limit", st.logLimit())
+		}
+		st.droppedLogs++
+		return
+	}
 	msg := strings.ToValidUTF8(string(raw), "\uFFFD")
 	if cut {
 		msg += "…(cut)"
 	}
+	st.logBytes += len(raw)
 	st.logger.Log(ctx, level, msg, "strategy", st.strategy, "source", "guest")
-	if len(st.logs) >= maxLogLines {
-		st.droppedLogs++
-		return
-	}
 	st.logs = append(st.logs, discovery.LogLine{Level: level.String(), Msg: msg})
+}
+
+func (st *callState) logLimit() string {
+	return strconv.Itoa(maxLogLines) + " lines or " + strconv.Itoa(maxLogBytes>>10) + " KiB per call"
+}
+
+// droppedLogsLine is the attempt's one line about what hostLog dropped.
+func (st *callState) droppedLogsLine() discovery.LogLine {
+	return discovery.LogLine{Level: "WARN",
+		Msg: strconv.Itoa(st.droppedLogs) + " more guest log lines dropped (limit " + st.logLimit() + ")"}
 }
 
 func head(b []byte, max int) string {

@@ -37,6 +37,15 @@ func (m ModuleStatus) Verified() bool { return m.Err == nil }
 func Inspect(ctx context.Context, cfg *config.Config, logger *slog.Logger) []ModuleStatus {
 	src := NewSource(cfg, logger)
 	defer src.Close(context.WithoutCancel(ctx))
+	return src.inspectAll(ctx)
+}
+
+// warmCompileWait bounds `plugins warm`'s wait for one compile; the compile
+// child's own CPU limit ends it sooner if it is stuck.
+const warmCompileWait = 10 * time.Minute
+
+func (src *Source) inspectAll(ctx context.Context) []ModuleStatus {
+	cfg := src.cfg
 	out := make([]ModuleStatus, 0, len(cfg.Discovery.Order))
 	seen := map[*module]bool{}
 	for _, name := range cfg.Discovery.Order {
@@ -50,8 +59,15 @@ func Inspect(ctx context.Context, cfg *config.Config, logger *slog.Logger) []Mod
 	return out
 }
 
-// InspectFile checks one module file as strategy name would load it.
+// InspectFile checks one module file as strategy name would load it; when
+// name is not configured but the file is some strategy's module, as that
+// strategy (its memory limit and timeout).
 func InspectFile(ctx context.Context, cfg *config.Config, name, path string) ModuleStatus {
+	if _, ok := cfg.Strategies[name]; !ok {
+		if configured, ok := StrategyOfFile(cfg, path); ok {
+			name = configured
+		}
+	}
 	src := NewSource(cfg, nil)
 	defer src.Close(context.WithoutCancel(ctx))
 	return src.inspect(ctx, Location{Name: name, Path: path, Kind: KindFile}, map[*module]bool{})
@@ -181,7 +197,10 @@ func Warm(ctx context.Context, cfg *config.Config) ([]ModuleStatus, error) {
 	if err := checkCacheDir(cfg.CacheDir); err != nil {
 		return nil, fmt.Errorf("cache_dir unusable: %w", err)
 	}
-	st := Inspect(ctx, cfg, nil)
+	src := NewSource(cfg, nil)
+	defer src.Close(context.WithoutCancel(ctx))
+	src.eng.compileWait = warmCompileWait
+	st := src.inspectAll(ctx)
 	var errs []error
 	for _, ms := range st {
 		if ms.Err != nil {

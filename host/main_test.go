@@ -7,10 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
@@ -67,7 +70,36 @@ func setup(m *testing.M) (int, error) {
 		}
 		haveWAT = true
 	}
+	if err := warmGuests(); err != nil {
+		return 0, err
+	}
 	return m.Run(), nil
+}
+
+// seededCache is a cache directory of a test's own holding the compiled
+// guests of the shared one.
+func seededCache(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "cache")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	out, err := exec.Command("cp", "-a", filepath.Join(sharedCache, "modules"), dir).CombinedOutput()
+	require.NoError(t, err, string(out))
+	return dir
+}
+
+// warmGuests compiles every built guest into the shared cache with no
+// time bound, so that tests measure what they test and not a cold compile
+// on a loaded machine (a fence's compile is bounded by the strategy timeout).
+func warmGuests() error {
+	wasms, _ := filepath.Glob(filepath.Join(guestDir, "*.wasm"))
+	e := newEngine(sharedCache, slog.New(slog.DiscardHandler))
+	defer e.close(context.Background())
+	for _, w := range wasms {
+		// Guests that do not compile, or fail the ABI checks, are what
+		// some tests are about: warm what compiles.
+		_, _ = e.compile(context.Background(), Location{Name: "warm", Path: w, Kind: KindFile}, config.DefaultMemoryLimit, time.Hour)
+	}
+	return nil
 }
 
 func buildGoGuest(pkg, out string) error {
@@ -146,6 +178,12 @@ func (h *logRecorder) find(msgPart string) (slog.Record, bool) {
 		}
 	}
 	return slog.Record{}, false
+}
+
+func (h *logRecorder) all() []slog.Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.recs)
 }
 
 func attrOf(r slog.Record, key string) string {

@@ -32,6 +32,7 @@ type module struct {
 	rt          wazero.Runtime
 	compiled    wazero.CompiledModule
 	compileTime time.Duration  // for `plugins warm`; a cache hit is mostly validation
+	note        string         // how it was compiled, when the record should say (compile.go)
 	instances   *atomic.Uint64 // the engine's instance counter: names stay unique per runtime
 
 	mu     sync.Mutex
@@ -39,6 +40,35 @@ type module struct {
 	info   *moduleInfo // fgr_info, read once on demand (describe)
 	stdout *cappedWriter
 	stderr *cappedWriter
+
+	// sleepUntil ends the guest's sleeps (poll_oneoff, nanosleep) when the
+	// current call's context ends: wazero's CloseOnContextDone stops guest
+	// code, not a host function it is blocked in, so without this a guest
+	// asleep for an hour would hold the fence for an hour.
+	sleepUntil atomic.Pointer[sleepBound]
+}
+
+type sleepBound struct{ done <-chan struct{} }
+
+// boundSleeps makes the guest's sleeps end with ctx. Callers hold m.mu.
+func (m *module) boundSleeps(ctx context.Context) {
+	m.sleepUntil.Store(&sleepBound{done: ctx.Done()})
+}
+
+// nanosleep is the guest's clock sleep. Returning early is allowed (a
+// sleep may be interrupted) and is what stops it: the guest's next
+// instruction finds its context done and is closed.
+func (m *module) nanosleep(ns int64) {
+	var done <-chan struct{}
+	if b := m.sleepUntil.Load(); b != nil {
+		done = b.done
+	}
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-done:
+	}
 }
 
 // moduleInfo is what fgr_info answers; zero for a module without it.
@@ -61,11 +91,13 @@ func (m *module) instantiate(ctx context.Context) error {
 	ctx = withCallState(ctx, &callState{strategy: "(init of " + filepath.Base(m.path) + ")", logger: callStateFrom(ctx).logger})
 	m.stdout.Reset()
 	m.stderr.Reset()
+	m.boundSleeps(ctx)
 	mc := wazero.NewModuleConfig().
 		WithName(strings.TrimSuffix(filepath.Base(m.path), ".wasm") + "#" + strconv.FormatUint(m.instances.Add(1), 10)).
 		WithStartFunctions(exportInitialize).
-		// Real clocks: the defaults are fake and make time.Sleep a no-op.
-		WithSysWalltime().WithSysNanotime().WithSysNanosleep().
+		// Real clocks (the defaults are fake and make time.Sleep a no-op),
+		// and a real sleep that ends with the call (nanosleep).
+		WithSysWalltime().WithSysNanotime().WithNanosleep(m.nanosleep).
 		WithRandSource(rand.Reader).
 		WithStdout(m.stdout).WithStderr(m.stderr)
 	// No WithFS, WithEnv or WithArgs: the guest sees no files, no
@@ -106,6 +138,7 @@ func (m *module) describe(ctx context.Context) (moduleInfo, error) {
 			return moduleInfo{}, err
 		}
 	}
+	m.boundSleeps(ctx)
 	var info moduleInfo
 	if fn := m.inst.ExportedFunction(exportInfo); fn != nil {
 		res, err := fn.Call(ctx)

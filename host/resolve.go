@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
@@ -67,6 +66,24 @@ func Resolve(cfg *config.Config, name string) (Location, error) {
 		discovery.ErrUnknownStrategy, name, name, strings.Join(searched, " or "))
 }
 
+// StrategyOfFile names the configured strategy whose module is path
+// (strategies.<name>.file, or where Resolve finds it), so a file checked on
+// its own is checked under that strategy's limits; false when none is.
+func StrategyOfFile(cfg *config.Config, path string) (string, bool) {
+	want, err := filepath.Abs(path)
+	if err != nil {
+		return "", false
+	}
+	for _, name := range cfg.Discovery.Order {
+		if loc, err := Resolve(cfg, name); err == nil {
+			if got, err := filepath.Abs(loc.Path); err == nil && got == want {
+				return name, true
+			}
+		}
+	}
+	return "", false
+}
+
 // BuiltinDir is where the agent looks for its shipped strategies.
 func BuiltinDir(cfg *config.Config) string {
 	if cfg.BuiltinDir != "" {
@@ -101,10 +118,12 @@ func checkStrategyName(name string) error {
 	return nil
 }
 
-// ReadModule reads a .wasm after checking that nobody but its owner could
-// have changed it: the agent runs as root on the fence path, so a module (or
-// its directory) writable by group or others would let them choose what runs
-// there.
+// ReadModule reads a .wasm after checking that nobody but root or the
+// agent's user could have changed it: the agent runs as root on the fence
+// path, so a module, or any directory on the way to it, writable by group or
+// others would let them choose what runs there. The file is opened without
+// blocking and checked to be a regular file before anything is read, so a
+// FIFO in its place is an error, not a hang.
 func ReadModule(path string) ([]byte, error) {
 	real, err := filepath.EvalSymlinks(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -113,35 +132,18 @@ func ReadModule(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", path, err)
 	}
-	f, err := os.Open(real)
+	// Both the path named in the configuration (its symlinks included) and
+	// the one the file really is at: whoever can rewrite either can swap it.
+	for _, p := range []string{path, real} {
+		if err := checkChain(p); err != nil {
+			return nil, fmt.Errorf("refusing %s: %w", path, err)
+		}
+	}
+	f, fi, err := openRegular(real)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", real)
-	}
-	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return nil, fmt.Errorf("refusing %s: mode %04o lets group or others write it (chmod go-w)", real, perm)
-	}
-	if err := checkOwner(real, fi); err != nil {
-		return nil, err
-	}
-	// Both the directory named in the configuration and the one the file
-	// really is in: whoever can write either can swap the module.
-	for _, dir := range []string{filepath.Dir(path), filepath.Dir(real)} {
-		di, err := os.Stat(dir)
-		if err != nil {
-			return nil, err
-		}
-		if perm := di.Mode().Perm(); perm&0o022 != 0 {
-			return nil, fmt.Errorf("refusing %s: its directory %s has mode %04o and lets group or others replace it (chmod go-w)", path, dir, perm)
-		}
-	}
 	if fi.Size() > maxModuleBytes {
 		return nil, fmt.Errorf("refusing %s: %d bytes is over the %d MiB module limit", real, fi.Size(), maxModuleBytes>>20)
 	}
@@ -153,17 +155,4 @@ func ReadModule(path string) ([]byte, error) {
 		return nil, errors.New("module grew past the size limit while being read")
 	}
 	return b, nil
-}
-
-// checkOwner refuses a module owned by anyone but the agent's user or root:
-// its owner can rewrite it whatever its mode says.
-func checkOwner(path string, fi os.FileInfo) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil
-	}
-	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("refusing %s: owned by uid %d, not by root or the agent's uid %d (chown root)", path, st.Uid, os.Geteuid())
-	}
-	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -15,26 +16,40 @@ import (
 
 const wasmPageSize = 64 << 10
 
-// engine owns the wazero runtimes of one process and their shared compile
-// cache. wazero fixes the memory limit per runtime, so strategies with
-// different memory_limit values get one runtime each; with the defaults
-// (every strategy 64 MiB) there is exactly one runtime per process.
+// engine owns the wazero runtimes of one process. wazero fixes the memory
+// limit and the compile cache per runtime, so there is one runtime per
+// memory limit and cache entry (compile.go keeps one entry per module); with
+// the defaults that is one runtime per module file.
 type engine struct {
 	logger   *slog.Logger
-	cache    wazero.CompilationCache // nil when compiling in memory only
-	cacheDir string                  // "" when the cache is off
+	cacheDir string // "" when the cache is off or unsafe: compiling in memory
 	mu       sync.Mutex
-	runtimes map[uint32]wazero.Runtime // by memory limit in pages
+	runtimes map[runtimeKey]wazero.Runtime
+	caches   map[string]wazero.CompilationCache // by entry directory
+	evicted  map[string]bool                    // entries thrown away this run (compile.go)
 
 	instances atomic.Uint64 // names instances uniquely across the engine's runtimes
+
+	// compileWait, when set, replaces the strategy timeout as the bound on
+	// waiting for a compile: `plugins warm` is run by a person who wants
+	// the cache filled, not by a fence.
+	compileWait time.Duration
+	// compileMemory, when set, replaces compileMemoryCeiling (tests).
+	compileMemory int64
 
 	// unstoppable turns CloseOnContextDone off. Only benchmarks set it, to
 	// price the flag; production never does (see runtimeConfig).
 	unstoppable bool
 }
 
+type runtimeKey struct {
+	pages uint32
+	entry string // "" for in-memory compiles
+}
+
 func newEngine(cacheDir string, logger *slog.Logger) *engine {
-	e := &engine{logger: logger, runtimes: map[uint32]wazero.Runtime{}}
+	e := &engine{logger: logger, runtimes: map[runtimeKey]wazero.Runtime{},
+		caches: map[string]wazero.CompilationCache{}, evicted: map[string]bool{}}
 	if cacheDir == "" {
 		return e
 	}
@@ -43,12 +58,7 @@ func newEngine(cacheDir string, logger *slog.Logger) *engine {
 			"cache_dir", cacheDir, "reason", err.Error())
 		return e
 	}
-	c, err := wazero.NewCompilationCacheWithDir(cacheDir)
-	if err != nil {
-		logger.Warn("not using the compile cache", "cache_dir", cacheDir, "reason", err.Error())
-		return e
-	}
-	e.cache, e.cacheDir = c, cacheDir
+	e.cacheDir = cacheDir
 	return e
 }
 
@@ -69,37 +79,48 @@ func checkCacheDir(dir string) error {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
 		return fmt.Errorf("%s is owned by uid %d, not by the agent's uid %d", dir, st.Uid, os.Geteuid())
 	}
-	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return fmt.Errorf("%s has mode %04o: writable by group or others (want 0700)", dir, perm)
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s has mode %s: writable by group or others (want 0700)", dir, modeString(fi))
 	}
 	return nil
 }
 
 // runtimeConfig is the one configuration every runtime uses. The compile
-// cache key includes CloseOnContextDone, so warm, verify and the fence path
-// must all build their runtime here or the cache never hits.
-func (e *engine) runtimeConfig(memoryLimitPages uint32) wazero.RuntimeConfig {
+// cache key includes CloseOnContextDone, so warm, verify, the compile child
+// and the fence path must all build their runtime here or the cache never
+// hits.
+func runtimeConfig(memoryLimitPages uint32, cache wazero.CompilationCache, unstoppable bool) wazero.RuntimeConfig {
 	// CloseOnContextDone is not optional: without it a looping guest cannot
 	// be stopped and freezes the host's garbage collector (docs/RATIONALE.md).
 	rc := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(!e.unstoppable).
+		WithCloseOnContextDone(!unstoppable).
 		WithMemoryLimitPages(memoryLimitPages)
-	if e.cache != nil {
-		rc = rc.WithCompilationCache(e.cache)
+	if cache != nil {
+		rc = rc.WithCompilationCache(cache)
 	}
 	return rc
 }
 
-// runtime returns the runtime for a memory limit, creating it with WASI and
-// the fgr host module on first use.
-func (e *engine) runtime(ctx context.Context, memoryLimitBytes int64) (wazero.Runtime, error) {
-	pages := pagesFor(memoryLimitBytes)
+// runtime returns the runtime for a memory limit and a cache entry ("":
+// none), creating it with WASI and the fgr host module on first use.
+func (e *engine) runtime(ctx context.Context, memoryLimitBytes int64, entry string) (wazero.Runtime, error) {
+	key := runtimeKey{pagesFor(memoryLimitBytes), entry}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if rt, ok := e.runtimes[pages]; ok {
+	if rt, ok := e.runtimes[key]; ok {
 		return rt, nil
 	}
-	rt := wazero.NewRuntimeWithConfig(ctx, e.runtimeConfig(pages))
+	var cache wazero.CompilationCache
+	if entry != "" {
+		if cache = e.caches[entry]; cache == nil {
+			c, err := wazero.NewCompilationCacheWithDir(entry)
+			if err != nil {
+				return nil, fmt.Errorf("opening the compile cache entry %s: %w", entry, err)
+			}
+			cache, e.caches[entry] = c, c
+		}
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(key.pages, cache, e.unstoppable))
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("instantiating WASI: %w", err)
@@ -108,7 +129,7 @@ func (e *engine) runtime(ctx context.Context, memoryLimitBytes int64) (wazero.Ru
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("instantiating host module %q: %w", hostModule, err)
 	}
-	e.runtimes[pages] = rt
+	e.runtimes[key] = rt
 	return rt, nil
 }
 
@@ -122,11 +143,11 @@ func (e *engine) close(ctx context.Context) error {
 		}
 		delete(e.runtimes, k)
 	}
-	if e.cache != nil {
-		if err := e.cache.Close(ctx); err != nil && first == nil {
+	for k, c := range e.caches {
+		if err := c.Close(ctx); err != nil && first == nil {
 			first = err
 		}
-		e.cache = nil
+		delete(e.caches, k)
 	}
 	return first
 }

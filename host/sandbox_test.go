@@ -393,7 +393,7 @@ func TestCacheDirOwnedBySomeoneElseIsNotUsed(t *testing.T) {
 	e := newEngine(dir, slog.New(rec))
 	defer e.close(context.Background())
 
-	assert.Nil(t, e.cache)
+	assert.Empty(t, e.cacheDir)
 	r, ok := rec.find("not using the compile cache")
 	require.True(t, ok)
 	assert.Contains(t, attrOf(r, "reason"), "owned by uid 65534")

@@ -17,14 +17,12 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"time"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/host/execcap"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/execcap"
 )
 
 // Source resolves strategy names to loaded WebAssembly strategies. It is
@@ -235,12 +233,15 @@ func (s *Source) load(ctx context.Context, loc Location, settings config.Strateg
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	cm, rt, took, err := s.eng.compile(experimental.WithCompilationWorkers(ctx, workers), loc, settings.MemoryLimit)
+	st := s.newStrategy(loc, settings, nil)
+	c, err := s.eng.compile(experimental.WithCompilationWorkers(ctx, workers), loc, settings.MemoryLimit, st.timeout())
 	if err != nil {
 		return nil, err
 	}
-	m := newModule(loc.Path, rt, cm, took, &s.eng.instances)
-	st := s.newStrategy(loc, settings, m)
+	cm := c.cm
+	m := newModule(loc.Path, c.rt, cm, c.took, &s.eng.instances)
+	m.note = c.note
+	st.mod = m
 	ictx, cancel := context.WithTimeout(ctx, st.timeout())
 	defer cancel()
 	ictx = withCallState(ictx, &callState{strategy: loc.Name, logger: s.logger})
@@ -256,30 +257,6 @@ func (s *Source) load(ctx context.Context, loc Location, settings config.Strateg
 		return nil, fmt.Errorf("%s: %s", loc.Path, why)
 	}
 	return m, nil
-}
-
-// compile reads, checks and compiles a module. The compile time is returned
-// for `plugins warm`; on a cache hit it is mostly wazero's validation.
-func (e *engine) compile(ctx context.Context, loc Location, memoryLimit int64) (wazero.CompiledModule, wazero.Runtime, time.Duration, error) {
-	bin, err := ReadModule(loc.Path)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	rt, err := e.runtime(ctx, memoryLimit)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	start := time.Now()
-	cm, err := rt.CompileModule(ctx, bin)
-	took := time.Since(start)
-	if err != nil {
-		return nil, nil, took, fmt.Errorf("%s is not a usable WebAssembly module: %w", loc.Path, err)
-	}
-	if err := checkShape(cm); err != nil {
-		_ = cm.Close(ctx)
-		return nil, nil, took, fmt.Errorf("%s: %w", loc.Path, err)
-	}
-	return cm, rt, took, nil
 }
 
 // Close releases every instance, compiled module and runtime. A prefetch

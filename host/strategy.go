@@ -15,8 +15,8 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/host/execcap"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/execcap"
 )
 
 // strategy is one configured strategy: a name with its own timeout,
@@ -79,8 +79,8 @@ type discoverResponse struct {
 }
 
 // Discover implements discovery.Strategy.
-func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.Attempt {
-	a := discovery.Attempt{Strategy: s.name, Source: s.source()}
+func (s *strategy) Discover(ctx context.Context, t discovery.Target) (a discovery.Attempt) {
+	a = discovery.Attempt{Strategy: s.name, Source: s.source()}
 	// The chain refuses such a target before it loads anything; saying no
 	// here too keeps a guest from ever seeing one, whoever calls Discover.
 	if problem := t.Problem(); problem != "" {
@@ -89,6 +89,16 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	}
 	m, release := s.callModule(ctx)
 	defer release()
+	defer func() {
+		// How the module was compiled, when the record should know
+		// (compiled in memory because the cache could not be written).
+		if note := s.mod.note; note != "" {
+			if a.Details == nil {
+				a.Details = map[string]any{}
+			}
+			a.Details["compile_cache"] = note
+		}
+	}()
 	budget := ctx
 	callCtx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
@@ -102,6 +112,7 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 		}
 	}()
 	callCtx = withCallState(callCtx, st)
+	m.boundSleeps(callCtx)
 
 	m.stdout.Reset()
 	m.stderr.Reset()
@@ -110,8 +121,7 @@ func (s *strategy) Discover(ctx context.Context, t discovery.Target) discovery.A
 	s.learn(st.calls, t.Node)
 	a.Logs = st.logs
 	if st.droppedLogs > 0 {
-		a.Logs = append(a.Logs, discovery.LogLine{Level: "WARN",
-			Msg: fmt.Sprintf("%d more guest log lines dropped (limit %d per call)", st.droppedLogs, maxLogLines)})
+		a.Logs = append(a.Logs, st.droppedLogsLine())
 	}
 	s.logGuestOutput(ctx, m)
 	if err != nil {
@@ -213,6 +223,9 @@ func (s *strategy) call(ctx context.Context, m *module, t discovery.Target) (dis
 	dec.UseNumber()
 	if err := dec.Decode(&resp); err != nil {
 		return discoverResponse{}, &protocolError{"fgr_discover answered invalid JSON: " + err.Error()}
+	}
+	if n := len(resp.Filesystems); n > maxFilesystems {
+		return discoverResponse{}, &protocolError{fmt.Sprintf("fgr_discover answered %d filesystem names, over the limit of %d", n, maxFilesystems)}
 	}
 	for i, fs := range resp.Filesystems {
 		if fs == "" || len(fs) > 1024 || strings.ContainsAny(fs, "\x00\n") {

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/host/execcap"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/execcap"
 )
 
 // CommandName is the configured command (commands.cibadmin) the check runs.
@@ -53,22 +53,21 @@ func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 // ReadCIB runs the configured cibadmin (directly, never through a shell, with
 // its timeout and environment) and returns the configuration section.
 func ReadCIB(ctx context.Context, cfg *config.Config) ([]byte, error) {
-	c, ok := cfg.Commands[CommandName]
-	if !ok || c.Path == "" {
-		return nil, fmt.Errorf("commands.%s is not configured", CommandName)
+	cmd, err := execcap.FromConfig(cfg, CommandName)
+	if err != nil {
+		return nil, err
 	}
-	capBytes := c.OutputCap
-	if capBytes <= 0 {
-		capBytes = config.DefaultOutputCap
-	}
-	timeout := c.Timeout
+	// monitor and validate-all have no chain deadline of their own: a
+	// cibadmin configured with timeout 0 still gets one.
+	timeout := cmd.Timeout
 	if timeout <= 0 {
 		timeout = config.DefaultStrategyTimeout
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
 	}
-	cmd := execcap.Command{Name: CommandName, Path: c.Path, Args: c.Args, Env: c.Env, SetEnv: c.SetEnv,
-		Timeout: timeout, OutputCap: capBytes}
 	r := execcap.Run(ctx, cmd, QueryArgs)
-	argv := strings.Join(append(append([]string{c.Path}, c.Args...), QueryArgs...), " ")
+	argv := strings.Join(append(append([]string{cmd.Path}, cmd.Args...), QueryArgs...), " ")
 	switch {
 	case r.StartFailed:
 		return nil, fmt.Errorf("run %s: %w", argv, r.Err)
@@ -77,7 +76,7 @@ func ReadCIB(ctx context.Context, cfg *config.Config) ([]byte, error) {
 	case r.ExitCode != 0:
 		return nil, fmt.Errorf("%s: exit code %d: %s", argv, r.ExitCode, firstLine(r.Stderr))
 	case r.StdoutTruncated:
-		return nil, fmt.Errorf("%s: output exceeds commands.%s.output_cap (%d bytes)", argv, CommandName, capBytes)
+		return nil, fmt.Errorf("%s: output exceeds commands.%s.output_cap (%d bytes)", argv, CommandName, cmd.OutputCap)
 	}
 	return r.Stdout, nil
 }

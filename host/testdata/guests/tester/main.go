@@ -87,8 +87,10 @@ func discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 		lg.Error("error line", "err", errors.New("bad thing"))
 		return plugin.Result{Filesystems: fs}, nil
 	case "logflood":
-		for i := 0; i < 1500; i++ {
-			ctx.Logger().Info("flood " + strconv.Itoa(i))
+		n, _ := strconv.Atoi(req.ConfigString("count", "1500"))
+		pad := req.ConfigString("pad", "")
+		for i := 0; i < n; i++ {
+			ctx.Logger().Info("flood " + strconv.Itoa(i) + pad)
 		}
 		return plugin.Result{Filesystems: fs}, nil
 	case "stderr":

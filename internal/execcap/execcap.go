@@ -9,6 +9,8 @@
 //     variables the configuration names);
 //   - it runs in its own process group, and the whole group is killed at the
 //     deadline (kubectl and pcs start children that would otherwise outlive it);
+//     descendants that left the group are reparented to the agent, a child
+//     subreaper, and killed too (reap.go);
 //   - stdout and stderr are capped; bytes beyond the cap are drained and
 //     dropped so a chatty child never blocks on a full pipe.
 package execcap
@@ -69,22 +71,37 @@ func NewGrants(cfg *config.Config, strategy string) Grants {
 		return g
 	}
 	for _, name := range st.Allow {
-		c, ok := cfg.Commands[name]
-		switch {
-		case !ok:
-			g.problems[name] = "allowed for strategy " + strategy + " but commands." + name + " is not configured"
-		case !filepath.IsAbs(c.Path):
-			g.problems[name] = "commands." + name + ".path must be an absolute path, got " + quote(c.Path)
-		default:
-			capBytes := c.OutputCap
-			if capBytes <= 0 {
-				capBytes = config.DefaultOutputCap
+		c, err := FromConfig(cfg, name)
+		if err != nil {
+			if _, configured := cfg.Commands[name]; !configured {
+				g.problems[name] = "allowed for strategy " + strategy + " but commands." + name + " is not configured"
+			} else {
+				g.problems[name] = err.Error()
 			}
-			g.allowed[name] = Command{Name: name, Path: c.Path, Args: c.Args, Env: c.Env,
-				SetEnv: c.SetEnv, Timeout: c.Timeout, OutputCap: capBytes}
+			continue
 		}
+		g.allowed[name] = c
 	}
 	return g
+}
+
+// FromConfig is the one place a configured command (commands.<name>) becomes
+// a Command: the strategies' grants and the pairing check's cibadmin run
+// with the same defaults. Timeout 0 stays 0 (the caller's deadline alone).
+func FromConfig(cfg *config.Config, name string) (Command, error) {
+	c, ok := cfg.Commands[name]
+	switch {
+	case !ok || c.Path == "":
+		return Command{}, errors.New("commands." + name + " is not configured")
+	case !filepath.IsAbs(c.Path):
+		return Command{}, errors.New("commands." + name + ".path must be an absolute path, got " + quote(c.Path))
+	}
+	capBytes := c.OutputCap
+	if capBytes <= 0 {
+		capBytes = config.DefaultOutputCap
+	}
+	return Command{Name: name, Path: c.Path, Args: c.Args, Env: c.Env,
+		SetEnv: c.SetEnv, Timeout: c.Timeout, OutputCap: capBytes}, nil
 }
 
 // Lookup returns the grant for name, or an error wrapping ErrDenied that says
@@ -158,7 +175,16 @@ func Run(ctx context.Context, c Command, args []string) Result {
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 		WaitDelay:   waitDelay,
 	}
-	if err := cmd.Start(); err != nil {
+	becomeSubreaper()
+	children.RLock()
+	err := cmd.Start()
+	if err == nil {
+		regMu.Lock()
+		leaders[cmd.Process.Pid] = true
+		regMu.Unlock()
+	}
+	children.RUnlock()
+	if err != nil {
 		return Result{ExitCode: -1, StartFailed: true, Err: err, Duration: time.Since(start)}
 	}
 	pgid := cmd.Process.Pid // Setpgid with Pgid 0: the group id is the leader's pid
@@ -181,6 +207,12 @@ func Run(ctx context.Context, c Command, args []string) Result {
 	// Children left in the group after the leader exited would keep running
 	// with the agent's privileges: the group lives and dies with its command.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	regMu.Lock()
+	delete(leaders, pgid)
+	regMu.Unlock()
+	// And those that left the group (setsid): reparented to the agent
+	// when their parent went, they are killed here.
+	killOrphans()
 
 	r := Result{
 		ExitCode:        cmd.ProcessState.ExitCode(),

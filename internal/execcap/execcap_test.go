@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -255,4 +256,47 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+func TestFromConfigIsWhatTheGrantsRun(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Commands = map[string]config.Command{"cibadmin": {Path: "/usr/sbin/cibadmin", Args: []string{"-l"}}}
+	cfg.Strategies = map[string]config.Strategy{"s": {Allow: []string{"cibadmin"}}}
+	direct, err := FromConfig(&cfg, "cibadmin")
+	require.NoError(t, err)
+	granted, err := NewGrants(&cfg, "s").Lookup("cibadmin")
+	require.NoError(t, err)
+	assert.Equal(t, direct, granted)
+	assert.Equal(t, int64(config.DefaultOutputCap), direct.OutputCap, "an unset output cap gets the default")
+	assert.Zero(t, direct.Timeout, "timeout 0 stays 0: only the caller's deadline")
+}
+
+// A command's child that leaves the process group with setsid survives the
+// group kill; reparented to the agent (a child subreaper) when the command
+// exits, it is killed there.
+func TestDescendantThatCalledSetsidIsKilled(t *testing.T) {
+	r := Run(context.Background(), sh(`setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!`), nil)
+	require.NoError(t, r.Err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(r.Stdout)))
+	require.NoError(t, err)
+	// Run returns after killing it; allow for a loaded machine anyway.
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "the setsid grandchild %d outlived its command", pid)
+}
+
+// The agent's own children outside any command (a background compile, the
+// detached completion process) are not taken for orphans.
+func TestAgentsOwnChildrenAreNotOrphans(t *testing.T) {
+	own := exec.Command("/bin/sleep", "300")
+	own.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	require.NoError(t, own.Start())
+	defer own.Process.Kill()
+	Spare(own.Process.Pid)
+
+	r := Run(context.Background(), sh(`true`), nil)
+	require.NoError(t, r.Err)
+	assert.NoError(t, syscall.Kill(own.Process.Pid, 0), "a spared child was killed")
 }
