@@ -10,7 +10,7 @@ import (
 // name the site chooses; set_env and a strategy's config are free-form.
 var (
 	topKeys = []string{"log_dir", "recorder_node", "hosts", "plugin_dir", "builtin_dir",
-		"cache_dir", "verbose", "delay", "discovery", "commands", "strategies", "safety"}
+		"cache_dir", "verbose", "delay", "discovery", "commands", "strategies", "safety", "reporting", "metrics"}
 	discoveryKeys = []string{"enabled", "order", "budget", "mode"}
 	commandKeys   = []string{"path", "args", "env", "set_env", "timeout", "output_cap"}
 	strategyKeys  = []string{"file", "timeout", "memory_limit", "allow", "config"}
@@ -126,6 +126,10 @@ func (d *decoder) set(c *Config, key string, p []string, v any) {
 		err = d.setCommand(c, key, p, v)
 	case "strategies":
 		err = d.setStrategy(c, key, p, v)
+	case "reporting":
+		err = d.setReporting(c, key, p, v)
+	case "metrics":
+		err = d.setMetrics(c, key, p, v)
 	default:
 		d.p.add(key, "unknown key"+suggest(p[0], topKeys))
 	}
@@ -226,14 +230,20 @@ func (d *decoder) setCommand(c *Config, key string, p []string, v any) error {
 }
 
 func (d *decoder) setStrategy(c *Config, key string, p []string, v any) error {
+	return d.setSandbox(c.Strategies, "strategy", key, p, v)
+}
+
+// setSandbox sets a key of one section of m (strategies, or
+// reporting.reporters): p is the key from the section map's name on.
+func (d *decoder) setSandbox(m map[string]Strategy, noun, key string, p []string, v any) error {
 	if len(p) == 1 {
 		if !emptySection(v) {
-			return fmt.Errorf("must be a mapping of strategy names")
+			return fmt.Errorf("must be a mapping of %s names", noun)
 		}
 		return nil
 	}
-	st := c.Strategies[p[1]]
-	defer func() { c.Strategies[p[1]] = st }()
+	st := m[p[1]]
+	defer func() { m[p[1]] = st }()
 	if len(p) == 2 {
 		if !emptySection(v) {
 			return fmt.Errorf("must be a mapping of %s", strings.Join(strategyKeys, ", "))
@@ -241,7 +251,7 @@ func (d *decoder) setStrategy(c *Config, key string, p []string, v any) error {
 		return nil
 	}
 	if !contains(strategyKeys, p[2]) {
-		d.p.add(key, "unknown key"+dottedName(p, strategyKeys, "strategy"))
+		d.p.add(key, "unknown key"+dottedName(p, strategyKeys, noun))
 		return nil
 	}
 	if p[2] == "config" {
@@ -249,7 +259,7 @@ func (d *decoder) setStrategy(c *Config, key string, p []string, v any) error {
 		// their YAML types and nesting.
 		if len(p) == 3 {
 			if !emptySection(v) {
-				return fmt.Errorf("must be a mapping (it becomes the strategy's Request.Config)")
+				return fmt.Errorf("must be a mapping (it becomes the %s's Request.Config)", noun)
 			}
 			return nil
 		}

@@ -45,6 +45,8 @@ type Config struct {
 	Commands   map[string]Command  `koanf:"commands"`   // what strategies may run, by logical name
 	Strategies map[string]Strategy `koanf:"strategies"` // per-strategy sandbox settings
 	Safety     Safety              `koanf:"safety"`
+	Reporting  Reporting           `koanf:"reporting"` // reporters and their spool (reporting.go)
+	Metrics    Metrics             `koanf:"metrics"`   // node_exporter textfile
 }
 
 // Discovery controls the strategy chain.
@@ -136,6 +138,7 @@ func Defaults() Config {
 			StrategyPcsStatus:  strat("crm_mon", "cibadmin", "pcs"),
 			StrategyPcsConfig:  strat("pcs", "cibadmin"),
 		},
-		Safety: Safety{PairingCheck: true},
+		Safety:    Safety{PairingCheck: true},
+		Reporting: defaultReporting(),
 	}
 }
