@@ -220,6 +220,14 @@ func encodeInfo() []byte {
 		w.String(s)
 	}
 	w.ArrayEnd()
+	if rs := Reporters(); len(rs) > 0 {
+		w.Key("reporters")
+		w.ArrayStart()
+		for _, r := range rs {
+			w.String(r)
+		}
+		w.ArrayEnd()
+	}
 	w.Key("sdk")
 	w.String(SDKVersion)
 	w.Key("abi")
