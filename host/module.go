@@ -45,6 +45,7 @@ type module struct {
 type moduleInfo struct {
 	Name       string   `json:"name"`
 	Strategies []string `json:"strategies"`
+	Reporters  []string `json:"reporters"` // reporter.go
 	SDK        string   `json:"sdk"`
 }
 
