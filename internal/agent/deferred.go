@@ -63,7 +63,8 @@ type deferredJob struct {
 func (a *Agent) recordDeferred(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) {
 	ev.Discovery = discovery.Report{Enabled: true, State: StatePending, Attempts: []discovery.Attempt{}}
 	ev.GFS2Filesystems = []string{DiscoveryPending}
-	a.write(ctx, cfg, logger, ev)
+	written := a.write(ctx, cfg, logger, ev)
+	a.afterRecord(ctx, cfg, logger, ev, recordPending, written, false) // the detached process delivers
 
 	job, err := json.Marshal(deferredJob{Config: *cfg, Event: ev})
 	if err == nil {
@@ -79,6 +80,11 @@ func (a *Agent) recordDeferred(ctx context.Context, cfg *config.Config, logger *
 	}
 	logger.Error("could not start deferred discovery; discovering inline", "error", err)
 	a.completeDeferred(ctx, cfg, logger, ev)
+	if cfg.Reporting.Enabled() {
+		if err := a.startDelivery(cfg); err != nil {
+			logger.Error("could not start the delivery process; a later run delivers the records", "error", err)
+		}
+	}
 }
 
 // finishDeferred is the detached process: read the job, run the chain,
@@ -113,6 +119,7 @@ func (a *Agent) finishDeferred(ctx context.Context) int {
 		logger.Error("operational log not writable", "error", logErr)
 	}
 	a.completeDeferred(ctx, &cfg, logger, job.Event)
+	a.deliver(ctx, &cfg, logger) // already detached: both records go out from here
 	return ExitOK
 }
 
@@ -130,19 +137,22 @@ func (a *Agent) completeDeferred(ctx context.Context, cfg *config.Config, logger
 	}
 	ev.Discovery = rep
 	ev.GFS2Filesystems = rep.Filesystems
-	a.write(ctx, cfg, logger, ev)
+	written := a.write(ctx, cfg, logger, ev)
+	a.afterRecord(ctx, cfg, logger, ev, recordCompletion, written, false)
 }
 
-// write appends ev durably. The record must land even if Pacemaker is
-// already cancelling us.
-func (a *Agent) write(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) {
+// write appends ev durably and says whether it reached the log directory
+// (false: it went to stderr and syslog). The record must land even if
+// Pacemaker is already cancelling us.
+func (a *Agent) write(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) bool {
 	w := &record.Writer{Dir: cfg.LogDir, Stderr: a.Stderr, Syslog: a.Syslog}
 	if err := w.Write(context.WithoutCancel(ctx), ev); err != nil {
 		logger.Error("fence record not written to the log directory; sent to stderr and syslog instead", "error", err)
-		return
+		return false
 	}
 	logger.Info("fence event recorded", "gfs2_filesystems", ev.GFS2Filesystems,
 		"strategy", ev.Discovery.Strategy, "discovery_ms", ev.Discovery.DurationMS, "discovery_state", ev.Discovery.State)
+	return true
 }
 
 // DetachSelf re-executes this binary (/proc/self/exe, which stays valid
@@ -151,6 +161,12 @@ func (a *Agent) write(ctx context.Context, cfg *config.Config, logger *slog.Logg
 // stderr on /dev/null, and job on a pipe as stdin. It does not wait: the
 // child is reparented to init when the agent exits.
 func DetachSelf(job []byte, environ []string) error {
+	return detachSelfAs(DeferredSubcommand, job, environ)
+}
+
+// detachSelfAs is DetachSelf for any hidden subcommand (the delivery
+// process too).
+func detachSelfAs(sub string, job []byte, environ []string) error {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return err
@@ -162,7 +178,7 @@ func DetachSelf(job []byte, environ []string) error {
 		return err
 	}
 	defer devnull.Close()
-	cmd := exec.Command("/proc/self/exe", DeferredSubcommand)
+	cmd := exec.Command("/proc/self/exe", sub)
 	cmd.Args[0] = "fence_gfs2_recorder"
 	cmd.Env = environ
 	cmd.Dir = "/"

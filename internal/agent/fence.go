@@ -74,7 +74,8 @@ func (a *Agent) fence(ctx context.Context, rc runConfig, p *options.Parsed, acti
 	}
 	ev.Discovery = a.discover(ctx, &rc.cfg, logger, discovery.Target{Node: ev.TargetNode, Action: action}, valid)
 	ev.GFS2Filesystems = ev.Discovery.Filesystems
-	a.write(ctx, &rc.cfg, logger, ev)
+	written := a.write(ctx, &rc.cfg, logger, ev)
+	a.afterRecord(ctx, &rc.cfg, logger, ev, recordFence, written, true)
 	return ExitOK
 }
 
