@@ -64,6 +64,7 @@ func defaultReporting() Reporting {
 	k8s := newStrategy()
 	k8s.Timeout = DefaultReporterTimeout
 	k8s.Allow = []string{"kubectl"}
+	k8s.Config["cache_dir"] = DefaultKubectlCacheDir // as for kubectl-nnf: fenced gives no HOME
 	return Reporting{Order: []string{}, SpoolDir: DefaultSpoolDir, MaxSpool: DefaultMaxSpool,
 		BackoffMin: DefaultBackoffMin, BackoffMax: DefaultBackoffMax, BacklogAlert: DefaultBacklogAlert,
 		Reporters: map[string]Strategy{ReporterK8sEvent: k8s}}

@@ -41,8 +41,9 @@ const (
 // Report creates the Event of one record.
 //
 // Config (reporting.reporters.k8s-event.config): kubeconfig (passed as
-// --kubeconfig), namespace (of the Storage and the Event, default
-// "default"), request_timeout (kubectl's, default "5s").
+// --kubeconfig), cache_dir (kubectl's --cache-dir), namespace (of the
+// Storage and the Event, default "default"), request_timeout (kubectl's,
+// default "5s").
 func Report(ctx plugin.Context, rep plugin.Report) error {
 	rec, err := parseRecord(rep.Record)
 	if err != nil {
@@ -79,6 +80,9 @@ func kubectlBase(rep plugin.Report) []string {
 	var args []string
 	if kc := rep.ConfigString("kubeconfig", ""); kc != "" {
 		args = append(args, "--kubeconfig", kc)
+	}
+	if dir := rep.ConfigString("cache_dir", ""); dir != "" {
+		args = append(args, "--cache-dir", dir) // fenced runs agents without HOME
 	}
 	return append(args, "--request-timeout", rep.ConfigString("request_timeout", "5s"))
 }
