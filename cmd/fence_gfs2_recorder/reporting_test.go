@@ -126,7 +126,7 @@ func TestK8sEventReporterAtLeastOnce(t *testing.T) {
 			Namespace   string
 			Annotations map[string]string
 		}
-		InvolvedObject struct{ Kind, Namespace, Name, UID string }
+		InvolvedObject                struct{ Kind, Namespace, Name, UID string }
 		Reason, Type, Action, Message string
 	}
 	require.NoError(t, json.Unmarshal(r.server.Events()[0], &ev))
