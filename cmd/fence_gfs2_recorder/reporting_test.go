@@ -268,3 +268,32 @@ func TestMetricsTextfileOf64ConcurrentAgents(t *testing.T) {
 	assert.Equal(t, uint64(64), fams[metrics.FenceWait].GetMetric()[0].GetSummary().GetSampleCount())
 	assert.Len(t, e.records(), 64)
 }
+
+// monitor fails on an old backlog and, when records wait, starts a
+// delivery: retries happen without another fence. `plugins list` shows the
+// reporter with its backlog and last error.
+func TestMonitorAndPluginsListShowTheBacklog(t *testing.T) {
+	r := newReportingEnv(t, "4s")
+	r.server.Inject(fakekube.Fault{Resource: "events", Status: http.StatusForbidden})
+	r.fence("compute-node-3")
+	waitFor(t, "the failed delivery", func() bool { return strings.Contains(r.oplog(), "report not delivered") })
+
+	code, out, stderr := r.run("", "plugins", "list")
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `1\s+k8s-event\s+verified\s+1\s+\d+s`, out)
+	assert.Contains(t, out, "k8s-event: last delivery failed (1 in a row")
+	assert.Contains(t, out, "forbidden")
+
+	r.extra = append(r.extra, "FENCE_GFS2_RECORDER_REPORTING__BACKLOG_ALERT=1ms")
+	code, _, stderr = r.run("", "-o", "monitor")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "monitor: report backlog: reporter k8s-event has 1 undelivered records")
+	r.extra = r.extra[:len(r.extra)-1]
+
+	// The failing monitor started a delivery too; whichever delivery
+	// comes after the fault is gone delivers the record.
+	r.server.ClearFaults()
+	code, _, stderr = r.run("", "-o", "monitor")
+	assert.Equal(t, 0, code, stderr)
+	waitFor(t, "the delivery the monitor started", func() bool { return len(r.server.Events()) == 1 && r.queued() == 0 })
+}

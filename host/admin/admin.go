@@ -29,7 +29,8 @@ const usage = `usage: fence_gfs2_recorder plugins COMMAND
 
 commands:
   list                          configured strategies in chain order (and site
-                                drop-ins not in the order): source, ABI, verified or why not
+                                drop-ins not in the order): source, ABI, verified or why not;
+                                then the reporters with their backlog
   verify FILE                   check a .wasm before installing it
   warm                          compile every configured strategy into the cache
   run NAME|FILE --node NODE [--action ACTION] [--json]
@@ -129,6 +130,7 @@ func list(ctx context.Context, cfg *config.Config, args []string, stdout, stderr
 	if !cfg.Discovery.Enabled {
 		fmt.Fprintln(stdout, "\nnote: discovery is disabled (discovery.enabled=false); no strategy runs on a fence")
 	}
+	bad += listReporters(ctx, cfg, stdout, time.Now())
 	if bad > 0 {
 		return 1
 	}
