@@ -62,6 +62,10 @@ func (l *lab) report(runs int) string {
 		add := msf(d.wall[0]) - msf(dis.wall[0])
 		fmt.Fprintf(&b, "* deferred adds ≤ 10 ms to the fence (vs discovery disabled): %.1f ms: %s\n", add, met(add <= 10))
 	}
+	if on, off := l.find(reportingOn), l.find(reportingOff); on != nil && off != nil {
+		r := msf(on.wall[0]) / msf(off.wall[0])
+		fmt.Fprintf(&b, "* reporting on ÷ off ≤ 1.02 (time fenced waits): %.3f: %s\n", r, met(r <= 1.02))
+	}
 	return b.String()
 }
 

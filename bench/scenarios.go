@@ -99,6 +99,9 @@ func run(binDir string, runs, coldRuns, storm int, out string) error {
 	if err := l.deferred(runs); err != nil {
 		return err
 	}
+	if err := l.reporting(runs); err != nil {
+		return err
+	}
 	if err := l.storm(storm); err != nil {
 		return err
 	}

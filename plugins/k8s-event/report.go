@@ -40,7 +40,8 @@ const (
 
 // Report creates the Event of one record.
 //
-// Config (reporting.reporters.k8s-event.config): kubeconfig (passed as
+// Config (reporting.reporters.k8s-event.config): command (the logical
+// command name of kubectl, default "kubectl"), kubeconfig (passed as
 // --kubeconfig), cache_dir (kubectl's --cache-dir), namespace (of the
 // Storage and the Event, default "default"), request_timeout (kubectl's,
 // default "5s").
@@ -51,7 +52,7 @@ func Report(ctx plugin.Context, rep plugin.Report) error {
 	}
 	ns := rep.ConfigString("namespace", defaultNamespace)
 	base := kubectlBase(rep)
-	uid, err := storageUID(ctx, base, ns, rec.RecorderNode)
+	uid, err := storageUID(ctx, kubectlCommand(rep), base, ns, rec.RecorderNode)
 	if err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func Report(ctx plugin.Context, rep plugin.Report) error {
 	if err != nil {
 		return err
 	}
-	res, err := plugin.ExecInput(ctx, body, "kubectl", append(base, "create", "--validate=false", "-f", "-", "-o", "name")...)
+	res, err := plugin.ExecInput(ctx, body, kubectlCommand(rep), append(base, "create", "--validate=false", "-f", "-", "-o", "name")...)
 	if err != nil {
 		return err
 	}
@@ -75,6 +76,10 @@ func Report(ctx plugin.Context, rep plugin.Report) error {
 	}
 	return nil
 }
+
+// kubectlCommand is the logical command name the reporter runs kubectl as
+// (a key of commands, granted in reporting.reporters.k8s-event.allow).
+func kubectlCommand(rep plugin.Report) string { return rep.ConfigString("command", "kubectl") }
 
 func kubectlBase(rep plugin.Report) []string {
 	var args []string
@@ -91,11 +96,11 @@ func kubectlBase(rep plugin.Report) []string {
 // an object's Events by kind, name, namespace and uid. "" when there is no
 // such Storage; an error for anything else (unreachable, forbidden), which
 // keeps the record in the spool.
-func storageUID(ctx plugin.Context, base []string, ns, rabbit string) (string, error) {
+func storageUID(ctx plugin.Context, kubectl string, base []string, ns, rabbit string) (string, error) {
 	if rabbit == "" {
 		return "", nil
 	}
-	res, err := ctx.Exec("kubectl", append(base, "get", storageResource, rabbit, "-n", ns,
+	res, err := ctx.Exec(kubectl, append(base, "get", storageResource, rabbit, "-n", ns,
 		"-o", "jsonpath={.metadata.uid}")...)
 	if err != nil {
 		return "", err

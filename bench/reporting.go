@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/report"
+)
+
+// Names of the reporting rows (report.go's target refers to them).
+const (
+	reportingOff = "R0. reboot, first strategy answers, reporting off"
+	reportingOn  = "R1. as R0, k8s-event reporting on (until the agent exits)"
+)
+
+// reporting prices what reporting adds to the time fenced waits: scenario 3
+// with and without the k8s-event reporter, runs interleaved (off, on, off,
+// ...) so a drifting load biases neither. After each "on" run the harness
+// waits, untimed, until the detached process has delivered its Event, so
+// runs do not overlap. It also prices the spool per queued record.
+func (l *lab) reporting(runs int) error {
+	off := l.firstAnswersScenario("reporting-off", "")
+	on := l.firstAnswersScenario("reporting-on", "")
+	var server *fakekube.Server
+	reporter := "  kubectl-events:\n    path: /bin/true\n" // without kubectl the reporter's command just succeeds
+	if l.kubectl != "" {
+		var err error
+		if server, err = fakekube.Start(fakekube.Options{}); err != nil {
+			return err
+		}
+		defer server.Close()
+		kc, err := server.WriteKubeconfig(l.dir)
+		if err != nil {
+			return err
+		}
+		reporter = fmt.Sprintf("  kubectl-events:\n    path: %s\n    set_env: {KUBECONFIG: %s}\n", l.kubectl, kc)
+	} else {
+		l.notes = append(l.notes, "no /usr/bin/kubectl: the reporting row delivers to /bin/true")
+	}
+	on.extra = reporter + fmt.Sprintf(`reporting:
+  order: [k8s-event]
+  spool_dir: %s
+  reporters:
+    k8s-event:
+      allow: [kubectl-events]
+      config: {command: kubectl-events, cache_dir: %s}
+`, filepath.Join(l.dir, "spool"), filepath.Join(l.dir, "kube-cache"))
+	for _, s := range []*scenario{off, on} {
+		if err := l.write(s); err != nil {
+			return err
+		}
+		if err := l.warm(s); err != nil {
+			return err
+		}
+	}
+	pOff := proc{path: l.agent, env: fencedEnv(off.cfg), stdin: fence("compute-node-3")}
+	pOn := proc{path: l.agent, env: fencedEnv(on.cfg), stdin: fence("compute-node-3")}
+	spool := report.Spool{Dir: filepath.Join(l.dir, "spool")}
+	delivered := func() error {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			bs, err := spool.Backlogs([]string{"k8s-event"})
+			if err == nil && bs[0].Entries == 0 {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("reporting: records still spooled after 60 s (%+v, %v)", bs, err)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	var offs, ons []sample
+	for i := -1; i < runs; i++ { // i == -1: unmeasured warm-up of both
+		so, err := runProc(pOff)
+		if err != nil {
+			return fmt.Errorf("%s: %w", reportingOff, err)
+		}
+		sn, err := runProc(pOn)
+		if err != nil {
+			return fmt.Errorf("%s: %w", reportingOn, err)
+		}
+		if err := delivered(); err != nil {
+			return err
+		}
+		if i >= 0 {
+			offs, ons = append(offs, so), append(ons, sn)
+		}
+	}
+	stOff, stOn := summarize(reportingOff, offs), summarize(reportingOn, ons)
+	if server != nil {
+		if n := len(server.Events()); n != runs+1 {
+			return fmt.Errorf("reporting: %d Events for %d fences", n, runs+1)
+		}
+	}
+	enq, drain, err := spoolCost(filepath.Join(l.dir, "spool-cost"), 200)
+	if err != nil {
+		return err
+	}
+	stOn.comment = fmt.Sprintf("%.3f × R0 (goal ≤ 1.02); the spool costs %.0f µs per queued record on the fence path (one file) and %.1f ms per record to drain (fan-out, fsyncs, removal; off the fence path, delivery itself not included)",
+		msf(stOn.wall[0])/msf(stOff.wall[0]), float64(enq.Microseconds()), msf(drain))
+	if err := l.add(stOff, nil); err != nil {
+		return err
+	}
+	return l.add(stOn, nil)
+}
+
+// spoolCost times Enqueue and an in-process drain per record.
+func spoolCost(dir string, n int) (enqueue, drain time.Duration, err error) {
+	s := report.Spool{Dir: dir}
+	rec := make([]byte, 1500) // a record with a few attempts
+	var enq, dr []time.Duration
+	for i := range n {
+		start := time.Now()
+		if err := s.Enqueue(rec, fmt.Sprintf("bench-%d", i), false, time.Now()); err != nil {
+			return 0, 0, err
+		}
+		enq = append(enq, time.Since(start))
+		start = time.Now()
+		if _, err := s.Drain(context.Background(), nopReporter{}, report.Options{Order: []string{"r"}, MaxEntries: 10,
+			BackoffMin: time.Second, BackoffMax: time.Second}); err != nil {
+			return 0, 0, err
+		}
+		dr = append(dr, time.Since(start))
+	}
+	slices.Sort(enq)
+	slices.Sort(dr)
+	_ = os.RemoveAll(dir)
+	return median(enq), median(dr), nil
+}
+
+type nopReporter struct{}
+
+func (nopReporter) Report(context.Context, string, []byte) error { return nil }
