@@ -297,3 +297,51 @@ func TestMonitorAndPluginsListShowTheBacklog(t *testing.T) {
 	assert.Equal(t, 0, code, stderr)
 	waitFor(t, "the delivery the monitor started", func() bool { return len(r.server.Events()) == 1 && r.queued() == 0 })
 }
+
+// Deferred discovery with reporting: the agent spools the pending record
+// and starts no second process; the deferred process, after its second
+// record, delivers both: a ComputeFenced Event and the
+// ComputeFenceDiscoveryCompleted Event with the answer.
+func TestDeferredRecordsBothBecomeEvents(t *testing.T) {
+	r := newReportingEnv(t, "10s")
+	cache := filepath.Join(t.TempDir(), "kube")
+	extra := fmt.Sprintf(`discovery:
+  enabled: true
+  mode: deferred
+  order: [kubectl-nnf]
+commands:
+  kubectl:
+    set_env: {KUBECONFIG: %s}
+strategies:
+  kubectl-nnf:
+    config: {cache_dir: %s}
+`, r.kubeconfig, cache)
+	b, err := os.ReadFile(r.cfg)
+	require.NoError(t, err)
+	cfg := strings.Replace(string(b), "discovery:\n  enabled: false\n", "", 1) + extra
+	require.NoError(t, os.WriteFile(r.cfg, []byte(cfg), 0o600))
+
+	r.fence("compute-node-3")
+	waitFor(t, "two Events", func() bool { return len(r.server.Events()) == 2 && r.queued() == 0 })
+	recs := r.records()
+	require.Len(t, recs, 2)
+	var evs [2]struct {
+		Metadata struct {
+			Name        string
+			Annotations map[string]string
+		}
+		Reason string
+	}
+	for i, raw := range r.server.Events() {
+		require.NoError(t, json.Unmarshal(raw, &evs[i]))
+	}
+	assert.Equal(t, "fence-"+recs[0].EventID, evs[0].Metadata.Name)
+	assert.Equal(t, "ComputeFenced", evs[0].Reason)
+	assert.Equal(t, `["discovery-pending"]`, evs[0].Metadata.Annotations["fence-recorder.nearnodeflash.github.io/gfs2-filesystems"])
+	assert.Equal(t, "fence-"+recs[0].EventID+"-discovery", evs[1].Metadata.Name)
+	assert.Equal(t, "ComputeFenceDiscoveryCompleted", evs[1].Reason)
+	fs, err := json.Marshal(recs[1].GFS2Filesystems)
+	require.NoError(t, err)
+	assert.Equal(t, string(fs), evs[1].Metadata.Annotations["fence-recorder.nearnodeflash.github.io/gfs2-filesystems"])
+	assert.Equal(t, "complete", evs[1].Metadata.Annotations["fence-recorder.nearnodeflash.github.io/discovery-state"])
+}
