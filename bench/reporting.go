@@ -12,44 +12,70 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/report"
 )
 
-// Names of the reporting rows (report.go's target refers to them).
+// Names of the reporting rows (report.go's target refers to R0 and R1).
 const (
-	reportingOff = "R0. reboot, first strategy answers, reporting off"
-	reportingOn  = "R1. as R0, k8s-event reporting on (until the agent exits)"
+	reportingOff         = "R0. reboot, first strategy answers, reporting off"
+	reportingOn          = "R1. as R0, k8s-event reporting on (until the agent exits)"
+	reportingDisabledOff = "R2. reboot, discovery disabled, reporting off"
+	reportingDisabledOn  = "R3. as R2, k8s-event reporting on (until the agent exits)"
 )
 
 // reporting prices what reporting adds to the time fenced waits: scenario 3
 // with and without the k8s-event reporter, runs interleaved (off, on, off,
 // ...) so a drifting load biases neither. After each "on" run the harness
 // waits, untimed, until the detached process has delivered its Event, so
-// runs do not overlap. It also prices the spool per queued record.
+// runs do not overlap. R2/R3 repeat it without discovery, where the
+// absolute cost stands out, and the spool is priced per queued record.
 func (l *lab) reporting(runs int) error {
-	off := l.firstAnswersScenario("reporting-off", "")
-	on := l.firstAnswersScenario("reporting-on", "")
 	var server *fakekube.Server
-	reporter := "  kubectl-events:\n    path: /bin/true\n" // without kubectl the reporter's command just succeeds
 	if l.kubectl != "" {
 		var err error
 		if server, err = fakekube.Start(fakekube.Options{}); err != nil {
 			return err
 		}
 		defer server.Close()
+	} else {
+		l.notes = append(l.notes, "no /usr/bin/kubectl: the reporting rows deliver to /bin/true")
+	}
+	if err := l.reportingPair(runs, server, reportingOff, reportingOn, "", l.firstAnswersScenario); err != nil {
+		return err
+	}
+	disabled := func(name, mode string) *scenario {
+		return &scenario{name: name, order: []string{"kubectl-nnf"}, extra: "  kubectl:\n    path: /bin/false\n"}
+	}
+	if err := l.reportingPair(runs, server, reportingDisabledOff, reportingDisabledOn, "gfs2_discovery=0\n", disabled); err != nil {
+		return err
+	}
+	enq, drain, err := spoolCost(filepath.Join(l.dir, "spool-cost"), 200)
+	if err != nil {
+		return err
+	}
+	l.notes = append(l.notes, fmt.Sprintf("the spool costs %.0f µs per queued record on the fence path (one file created and renamed) and %.1f ms per record to drain (fan-out, fsyncs, removal; off the fence path, the delivery itself not included)",
+		float64(enq.Microseconds()), msf(drain)))
+	return nil
+}
+
+// reportingPair measures one scenario with reporting off and on, interleaved.
+func (l *lab) reportingPair(runs int, server *fakekube.Server, offName, onName, stdinExtra string, base func(name, mode string) *scenario) error {
+	off := base(offName[:2]+"-off", "")
+	on := base(offName[:2]+"-on", "")
+	reporter := "  kubectl-events:\n    path: /bin/true\n" // without kubectl the reporter's command just succeeds
+	if server != nil {
 		kc, err := server.WriteKubeconfig(l.dir)
 		if err != nil {
 			return err
 		}
 		reporter = fmt.Sprintf("  kubectl-events:\n    path: %s\n    set_env: {KUBECONFIG: %s}\n", l.kubectl, kc)
-	} else {
-		l.notes = append(l.notes, "no /usr/bin/kubectl: the reporting row delivers to /bin/true")
 	}
-	on.extra = reporter + fmt.Sprintf(`reporting:
+	spoolDir := filepath.Join(l.dir, "spool-"+on.name)
+	on.extra += reporter + fmt.Sprintf(`reporting:
   order: [k8s-event]
   spool_dir: %s
   reporters:
     k8s-event:
       allow: [kubectl-events]
       config: {command: kubectl-events, cache_dir: %s}
-`, filepath.Join(l.dir, "spool"), filepath.Join(l.dir, "kube-cache"))
+`, spoolDir, filepath.Join(l.dir, "kube-cache"))
 	for _, s := range []*scenario{off, on} {
 		if err := l.write(s); err != nil {
 			return err
@@ -58,9 +84,13 @@ func (l *lab) reporting(runs int) error {
 			return err
 		}
 	}
-	pOff := proc{path: l.agent, env: fencedEnv(off.cfg), stdin: fence("compute-node-3")}
-	pOn := proc{path: l.agent, env: fencedEnv(on.cfg), stdin: fence("compute-node-3")}
-	spool := report.Spool{Dir: filepath.Join(l.dir, "spool")}
+	pOff := proc{path: l.agent, env: fencedEnv(off.cfg), stdin: fence("compute-node-3") + stdinExtra}
+	pOn := proc{path: l.agent, env: fencedEnv(on.cfg), stdin: fence("compute-node-3") + stdinExtra}
+	spool := report.Spool{Dir: spoolDir}
+	events0 := 0
+	if server != nil {
+		events0 = len(server.Events())
+	}
 	delivered := func() error {
 		deadline := time.Now().Add(60 * time.Second)
 		for {
@@ -78,11 +108,11 @@ func (l *lab) reporting(runs int) error {
 	for i := -1; i < runs; i++ { // i == -1: unmeasured warm-up of both
 		so, err := runProc(pOff)
 		if err != nil {
-			return fmt.Errorf("%s: %w", reportingOff, err)
+			return fmt.Errorf("%s: %w", offName, err)
 		}
 		sn, err := runProc(pOn)
 		if err != nil {
-			return fmt.Errorf("%s: %w", reportingOn, err)
+			return fmt.Errorf("%s: %w", onName, err)
 		}
 		if err := delivered(); err != nil {
 			return err
@@ -91,18 +121,14 @@ func (l *lab) reporting(runs int) error {
 			offs, ons = append(offs, so), append(ons, sn)
 		}
 	}
-	stOff, stOn := summarize(reportingOff, offs), summarize(reportingOn, ons)
+	stOff, stOn := summarize(offName, offs), summarize(onName, ons)
 	if server != nil {
-		if n := len(server.Events()); n != runs+1 {
-			return fmt.Errorf("reporting: %d Events for %d fences", n, runs+1)
+		if n := len(server.Events()) - events0; n != runs+1 {
+			return fmt.Errorf("%s: %d Events for %d fences", onName, n, runs+1)
 		}
 	}
-	enq, drain, err := spoolCost(filepath.Join(l.dir, "spool-cost"), 200)
-	if err != nil {
-		return err
-	}
-	stOn.comment = fmt.Sprintf("%.3f × R0 (goal ≤ 1.02); the spool costs %.0f µs per queued record on the fence path (one file) and %.1f ms per record to drain (fan-out, fsyncs, removal; off the fence path, delivery itself not included)",
-		msf(stOn.wall[0])/msf(stOff.wall[0]), float64(enq.Microseconds()), msf(drain))
+	stOn.comment = fmt.Sprintf("%.3f × %s in wall time (goal ≤ 1.02), %+.1f ms; CPU %.3f ×",
+		msf(stOn.wall[0])/msf(stOff.wall[0]), offName[:2], msf(stOn.wall[0])-msf(stOff.wall[0]), msf(stOn.cpu)/msf(stOff.cpu))
 	if err := l.add(stOff, nil); err != nil {
 		return err
 	}
