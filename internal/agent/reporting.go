@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
@@ -26,6 +27,9 @@ import (
 
 // DeliverSubcommand is the hidden argv of the detached delivery process.
 const DeliverSubcommand = "__deliver-reports"
+
+// deliveryNice is the delivery process's nice value.
+const deliveryNice = 10
 
 // ReporterFactory builds the reporters of one delivery run (main wires
 // host.NewReporters) and returns a function that releases them.
@@ -169,6 +173,9 @@ func (a *Agent) finishDelivery(ctx context.Context) int {
 		a.errorf("%s: %v", DeliverSubcommand, err)
 		return ExitGenericError
 	}
+	// Delivery is never urgent; the rest of the fence (the real device,
+	// the `on` of a reboot) is: yield the CPUs to it.
+	_ = syscall.Setpriority(syscall.PRIO_PROCESS, 0, deliveryNice)
 	cfg := job.Config
 	oplog, logErr := record.OpenOpLog(cfg.LogDir, cfg.Verbose, a.Stderr)
 	defer oplog.Close()
