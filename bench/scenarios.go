@@ -79,6 +79,21 @@ func run(binDir string, runs, coldRuns, storm int, out string) error {
 		l.kubectl = "/usr/bin/kubectl"
 	}
 
+	if os.Getenv("FGR_BENCH_ONLY") == "reporting" {
+		// Only the reporting rows, with their baselines (bench/reporting.go).
+		if err := l.baselines(runs); err != nil {
+			return err
+		}
+		if err := l.reporting(runs); err != nil {
+			return err
+		}
+		report := l.report(runs)
+		fmt.Print(report)
+		if out != "" {
+			return os.WriteFile(out, []byte(report), 0o644)
+		}
+		return nil
+	}
 	steps := []func(int) error{
 		l.baselines,
 		l.metadataAndDisabled,

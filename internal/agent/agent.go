@@ -82,9 +82,10 @@ type Agent struct {
 	// NewReporters builds the reporters of a delivery (reporting.go); nil:
 	// every delivery fails, saying the runtime is missing.
 	NewReporters ReporterFactory
-	// DetachDelivery starts the detached delivery process; nil: a re-exec
-	// of this binary like Detach.
-	DetachDelivery DetachFunc
+	// SpawnDelivery starts the detached delivery process, which reads its
+	// job from the returned writer; nil: a re-exec of this binary like
+	// Detach.
+	SpawnDelivery func(environ []string) (io.WriteCloser, error)
 
 	started time.Time // when Run began: the fence-wait metric
 }

@@ -64,7 +64,7 @@ func (a *Agent) recordDeferred(ctx context.Context, cfg *config.Config, logger *
 	ev.Discovery = discovery.Report{Enabled: true, State: StatePending, Attempts: []discovery.Attempt{}}
 	ev.GFS2Filesystems = []string{DiscoveryPending}
 	written := a.write(ctx, cfg, logger, ev)
-	a.afterRecord(ctx, cfg, logger, ev, recordPending, written, false) // the detached process delivers
+	a.afterRecord(ctx, cfg, logger, ev, recordPending, written, nil) // the detached process delivers
 
 	job, err := json.Marshal(deferredJob{Config: *cfg, Event: ev})
 	if err == nil {
@@ -138,7 +138,7 @@ func (a *Agent) completeDeferred(ctx context.Context, cfg *config.Config, logger
 	ev.Discovery = rep
 	ev.GFS2Filesystems = rep.Filesystems
 	written := a.write(ctx, cfg, logger, ev)
-	a.afterRecord(ctx, cfg, logger, ev, recordCompletion, written, false)
+	a.afterRecord(ctx, cfg, logger, ev, recordCompletion, written, nil)
 }
 
 // write appends ev durably and says whether it reached the log directory
@@ -167,15 +167,31 @@ func DetachSelf(job []byte, environ []string) error {
 // detachSelfAs is DetachSelf for any hidden subcommand (the delivery
 // process too).
 func detachSelfAs(sub string, job []byte, environ []string) error {
-	r, w, err := os.Pipe()
+	w, err := spawnSelf(sub, environ)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
+	if _, err := w.Write(job); err != nil {
+		return fmt.Errorf("handing the job to the detached process: %w", err)
+	}
+	return nil
+}
+
+// spawnSelf starts this binary with hidden subcommand sub in a new session
+// and returns the write end of its stdin: the child waits there for its
+// job, so it can be started before the job exists (the delivery process is
+// started while discovery runs, off the time fenced waits).
+func spawnSelf(sub string, environ []string) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		r.Close()
-		return err
+		w.Close()
+		return nil, err
 	}
 	defer devnull.Close()
 	cmd := exec.Command("/proc/self/exe", sub)
@@ -187,14 +203,12 @@ func detachSelfAs(sub string, job []byte, environ []string) error {
 	err = cmd.Start()
 	r.Close()
 	if err != nil {
-		return err
+		w.Close()
+		return nil, err
 	}
 	_ = cmd.Process.Release()
 	// The job is a few KiB and fits the pipe buffer; the deadline only
 	// matters if a huge configuration meets a child that never reads.
 	_ = w.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	if _, err := w.Write(job); err != nil {
-		return fmt.Errorf("handing the job to the detached process: %w", err)
-	}
-	return nil
+	return w, nil
 }

@@ -72,10 +72,19 @@ func (a *Agent) fence(ctx context.Context, rc runConfig, p *options.Parsed, acti
 		a.recordDeferred(ctx, &rc.cfg, logger, ev)
 		return ExitOK
 	}
+	var d *delivery
+	if rc.cfg.Reporting.Enabled() {
+		// Started now, handed its job once the record is durable: the
+		// process start overlaps discovery instead of adding to the fence.
+		var err error
+		if d, err = a.spawnDelivery(); err != nil {
+			logger.Error("could not start the delivery process; a later run delivers the record", "error", err)
+		}
+	}
 	ev.Discovery = a.discover(ctx, &rc.cfg, logger, discovery.Target{Node: ev.TargetNode, Action: action}, valid)
 	ev.GFS2Filesystems = ev.Discovery.Filesystems
 	written := a.write(ctx, &rc.cfg, logger, ev)
-	a.afterRecord(ctx, &rc.cfg, logger, ev, recordFence, written, true)
+	a.afterRecord(ctx, &rc.cfg, logger, ev, recordFence, written, d)
 	return ExitOK
 }
 

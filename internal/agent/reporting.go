@@ -52,13 +52,16 @@ const (
 
 // afterRecord runs once ev is written (durable unless written is false:
 // then it went to stderr and syslog). It updates the metrics and spools ev
-// for the reporters; deliver says whether to start the delivery process
-// (the deferred process drains itself once its second record is in).
-func (a *Agent) afterRecord(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event, kind recordKind, written, deliver bool) {
+// for the reporters; d, when set, is the delivery process started for it
+// (nil: the deferred process drains once its second record is in).
+func (a *Agent) afterRecord(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event, kind recordKind, written bool, d *delivery) {
 	if cfg.Metrics.TextfileDir != "" {
 		a.addMetrics(cfg, logger, ev, kind, written)
 	}
 	if !cfg.Reporting.Enabled() {
+		if d != nil {
+			d.w.Close()
+		}
 		return
 	}
 	js, err := json.Marshal(ev)
@@ -67,27 +70,55 @@ func (a *Agent) afterRecord(ctx context.Context, cfg *config.Config, logger *slo
 	}
 	if err != nil {
 		logger.Error("record not queued for the reporters", "error", err)
-		return
 	}
-	if !deliver {
-		return
+	if d == nil {
+		return // the deferred process delivers, or the caller does
 	}
-	if err := a.startDelivery(cfg); err != nil {
-		logger.Error("could not start the delivery process; a later run delivers the record", "error", err)
+	// Even when this record was not queued, the delivery drains the rest.
+	if err := d.hand(cfg); err != nil {
+		logger.Error("could not start the delivery; a later run delivers the record", "error", err)
 	}
 }
 
 // startDelivery starts the detached process that drains the spool.
 func (a *Agent) startDelivery(cfg *config.Config) error {
+	d, err := a.spawnDelivery()
+	if err != nil {
+		return err
+	}
+	return d.hand(cfg)
+}
+
+// delivery is a started delivery process waiting for its job.
+type delivery struct{ w io.WriteCloser }
+
+// spawnDelivery starts the delivery process; it waits for its job (hand).
+// The fence starts it before discovery, so the process start is paid while
+// discovery runs, not after the record, while fenced waits.
+func (a *Agent) spawnDelivery() (*delivery, error) {
+	spawn := a.SpawnDelivery
+	if spawn == nil {
+		spawn = func(environ []string) (io.WriteCloser, error) { return spawnSelf(DeliverSubcommand, environ) }
+	}
+	w, err := spawn(a.Environ)
+	if err != nil {
+		return nil, err
+	}
+	return &delivery{w: w}, nil
+}
+
+// hand gives the process its job (the effective configuration) and lets
+// it go. A process never handed a job sees end of file and exits.
+func (d *delivery) hand(cfg *config.Config) error {
+	defer d.w.Close()
 	job, err := json.Marshal(deliverJob{Config: *cfg})
 	if err != nil {
 		return err
 	}
-	detach := a.DetachDelivery
-	if detach == nil {
-		detach = func(job []byte, environ []string) error { return detachSelfAs(DeliverSubcommand, job, environ) }
+	if _, err := d.w.Write(job); err != nil {
+		return fmt.Errorf("handing the job to the delivery process: %w", err)
 	}
-	return detach(job, a.Environ)
+	return nil
 }
 
 func (a *Agent) addMetrics(cfg *config.Config, logger *slog.Logger, ev *record.Event, kind recordKind, written bool) {
@@ -158,6 +189,9 @@ func (a *Agent) deliver(ctx context.Context, cfg *config.Config, logger *slog.Lo
 func (a *Agent) finishDelivery(ctx context.Context) int {
 	var job deliverJob
 	b, err := io.ReadAll(io.LimitReader(a.Stdin, maxJobBytes+1))
+	if err == nil && len(b) == 0 {
+		return ExitOK // started ahead of a record that never came (the agent was killed): nothing to do
+	}
 	switch {
 	case err != nil:
 		err = fmt.Errorf("reading the job: %w", err)
