@@ -21,8 +21,8 @@ const (
 )
 
 // reporting prices what reporting adds to the time fenced waits: scenario 3
-// with and without the k8s-event reporter, runs interleaved (off, on, off,
-// ...) so a drifting load biases neither. After each "on" run the harness
+// with and without the k8s-event reporter, runs interleaved in pairs (off
+// then on, on then off, ...) so a drifting load biases neither. After each "on" run the harness
 // waits, untimed, until the detached process has delivered its Event, so
 // runs do not overlap. R2/R3 repeat it without discovery, where the
 // absolute cost stands out, and the spool is priced per queued record.
@@ -106,16 +106,26 @@ func (l *lab) reportingPair(runs int, server *fakekube.Server, offName, onName, 
 	}
 	var offs, ons []sample
 	for i := -1; i < runs; i++ { // i == -1: unmeasured warm-up of both
-		so, err := runProc(pOff)
-		if err != nil {
-			return fmt.Errorf("%s: %w", offName, err)
-		}
-		sn, err := runProc(pOn)
-		if err != nil {
-			return fmt.Errorf("%s: %w", onName, err)
-		}
-		if err := delivered(); err != nil {
+		// The order within a pair alternates, so that whatever the first
+		// run of a pair leaves behind biases neither row.
+		// An "on" run is followed, untimed, by the wait for its delivery.
+		var so, sn sample
+		on := func() (err error) {
+			if sn, err = runProc(pOn); err == nil {
+				err = delivered()
+			}
 			return err
+		}
+		off := func() (err error) { so, err = runProc(pOff); return err }
+		first, second := off, on
+		if i%2 != 0 {
+			first, second = on, off
+		}
+		if err := first(); err != nil {
+			return fmt.Errorf("%s / %s: %w", offName, onName, err)
+		}
+		if err := second(); err != nil {
+			return fmt.Errorf("%s / %s: %w", offName, onName, err)
 		}
 		if i >= 0 {
 			offs, ons = append(offs, so), append(ons, sn)
