@@ -235,6 +235,13 @@ func (r *Reporters) module(ctx context.Context, name string, settings config.Str
 		_ = cm.Close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("%s: %w", loc.Path, err)
 	}
+	if info.SDK != "" && len(info.Reporters) == 0 {
+		// The SDK exports fgr_report in every module; one that registered
+		// no reporter lists none.
+		m.closeInstance(ctx)
+		_ = cm.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("%s: the module serves no reporter (its fgr_info lists none)", loc.Path)
+	}
 	if len(info.Reporters) > 1 && !slices.Contains(info.Reporters, name) {
 		m.closeInstance(ctx)
 		_ = cm.Close(context.WithoutCancel(ctx))
@@ -323,4 +330,22 @@ func (r *Reporters) Close(ctx context.Context) error {
 	defer r.mu.Unlock()
 	r.mods = map[moduleKey]*module{}
 	return r.eng.close(ctx)
+}
+
+// InspectReporterFile checks path as reporter name would load it (for
+// `plugins verify`) and returns the reporters its fgr_info lists.
+func InspectReporterFile(ctx context.Context, cfg *config.Config, name, path string) ([]string, error) {
+	c := *cfg
+	c.Reporting.Reporters = map[string]config.Strategy{name: {File: path,
+		Timeout: config.DefaultReporterTimeout, MemoryLimit: config.DefaultMemoryLimit}}
+	r := NewReporters(&c, nil)
+	defer r.Close(context.WithoutCancel(ctx))
+	m, err := r.module(ctx, name, c.Reporting.Reporters[name])
+	if err != nil {
+		return nil, err
+	}
+	if m.info == nil || len(m.info.Reporters) == 0 {
+		return []string{name}, nil
+	}
+	return m.info.Reporters, nil
 }

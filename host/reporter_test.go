@@ -106,3 +106,15 @@ func TestModuleServesBothKinds(t *testing.T) {
 	require.Error(t, statuses[0].Err)
 	assert.Contains(t, statuses[0].Err.Error(), `missing export "fgr_report"`)
 }
+
+// A strategy-only SDK module exports fgr_report (the SDK always does) but
+// serves no reporter: it is refused as one.
+func TestStrategyModuleIsNoReporter(t *testing.T) {
+	cfg, _ := reporterConfig(t, "deliver")
+	_, err := InspectReporterFile(context.Background(), cfg, "tester", guest("tester"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "serves no reporter")
+	got, err := InspectReporterFile(context.Background(), cfg, "reporter", reporterGuest(t))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"test-reporter"}, got)
+}

@@ -160,6 +160,12 @@ func verify(ctx context.Context, cfg *config.Config, args []string, stdout, stde
 	if errors.As(st.Err, &ns) {
 		st = host.InspectFile(ctx, cfg, ns.Serves[0], file)
 	}
+	reporters, rerr := host.InspectReporterFile(ctx, cfg, nameFromFile(file), file)
+	if st.Err != nil && rerr == nil {
+		// A reporter-only module: no fgr_discover, and none needed.
+		fmt.Fprintf(stdout, "verified: %s: reporters %s\n", file, strings.Join(reporters, ", "))
+		return 0
+	}
 	if st.Err != nil {
 		fmt.Fprintf(stderr, "NOT VERIFIED: %v\n", st.Err)
 		return 1
@@ -167,6 +173,9 @@ func verify(ctx context.Context, cfg *config.Config, args []string, stdout, stde
 	what := fmt.Sprintf("strategy %q", st.GuestName)
 	if len(st.Strategies) > 1 {
 		what = "strategies " + strings.Join(st.Strategies, ", ")
+	}
+	if rerr == nil {
+		what += "; reporters " + strings.Join(reporters, ", ")
 	}
 	fmt.Fprintf(stdout, "verified: %s: ABI %d, %s, sdk %q, compiled in %s\n",
 		file, st.ABI, what, st.SDK, st.CompileTime.Round(time.Millisecond))
