@@ -63,6 +63,10 @@ func (l *lab) report(runs int) string {
 		fmt.Fprintf(&b, "* deferred adds ≤ 10 ms to the fence (vs discovery disabled): %.1f ms: %s\n", add, met(add <= 10))
 	}
 	l.partitionTargets(&b)
+	if on, off := l.find(reportingOn), l.find(reportingOff); on != nil && off != nil {
+		r := msf(on.wall[0]) / msf(off.wall[0])
+		fmt.Fprintf(&b, "* reporting on ÷ off ≤ 1.02 (time fenced waits, R1 ÷ R0 medians): %.3f: %s\n", r, met(r <= 1.02))
+	}
 	return b.String()
 }
 

@@ -90,6 +90,7 @@ func run(binDir string, runs, coldRuns, storm int, out, only string) error {
 		{"5", func() error { return l.coldCache(coldRuns) }},
 		{"6", func() error { return l.realKubectl(runs) }},
 		{"D", func() error { return l.deferred(runs) }},
+		{"R", func() error { return l.reporting(runs) }},
 		{"P", func() error { return l.partition(runs) }},
 		{"7", func() error { return l.storm(storm) }},
 		{"S", func() error { return l.coldStorm(storm) }},

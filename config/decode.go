@@ -94,9 +94,7 @@ func (d *decoder) decode(flat map[string]any) Config {
 	kept := make(map[string]any, len(flat))
 	for _, k := range keys {
 		p := strings.Split(k, ".")
-		if len(p) >= 2 {
-			declare(&c, p[0], p[1])
-		}
+		declare(&c, p)
 		if d.walk(schema, k, p, 0, flat[k]) {
 			kept[k] = flat[k]
 		}
@@ -105,18 +103,22 @@ func (d *decoder) decode(flat map[string]any) Config {
 	return c
 }
 
-// declare gives a command or strategy section a site adds its defaults
-// before any of its keys is decoded, so inheritance does not depend on key
-// order.
-func declare(c *Config, section, name string) {
-	switch section {
-	case "commands":
-		if _, ok := c.Commands[name]; !ok {
-			c.Commands[name] = newCommand()
+// declare gives a command, strategy or reporter section a site adds its
+// defaults before any of its keys is decoded, so inheritance does not
+// depend on key order. p is a key split at its dots.
+func declare(c *Config, p []string) {
+	switch {
+	case len(p) >= 2 && p[0] == "commands":
+		if _, ok := c.Commands[p[1]]; !ok {
+			c.Commands[p[1]] = newCommand()
 		}
-	case "strategies":
-		if _, ok := c.Strategies[name]; !ok {
-			c.Strategies[name] = newStrategy()
+	case len(p) >= 2 && p[0] == "strategies":
+		if _, ok := c.Strategies[p[1]]; !ok {
+			c.Strategies[p[1]] = newStrategy()
+		}
+	case len(p) >= 3 && p[0] == "reporting" && p[1] == "reporters":
+		if _, ok := c.Reporting.Reporters[p[2]]; !ok {
+			c.Reporting.Reporters[p[2]] = c.Reporting.Reporter(p[2])
 		}
 	}
 }
@@ -229,9 +231,19 @@ func (d *decoder) convert(c *Config, kept map[string]any) {
 	tree := unflatten(kept)
 	commands, _ := tree["commands"].(map[string]any)
 	strategies, _ := tree["strategies"].(map[string]any)
+	var reporters map[string]any
+	if r, ok := tree["reporting"].(map[string]any); ok {
+		reporters, _ = r["reporters"].(map[string]any)
+		delete(r, "reporters")
+	}
 	delete(tree, "commands")
 	delete(tree, "strategies")
 	d.unmarshal(tree, "", c)
+	for name, sub := range reporters {
+		st := c.Reporting.Reporters[name]
+		d.unmarshal(sub, "reporting.reporters."+name+".", &st)
+		c.Reporting.Reporters[name] = st
+	}
 	for name, sub := range commands {
 		cmd := c.Commands[name]
 		d.unmarshal(sub, "commands."+name+".", &cmd)
@@ -311,6 +323,9 @@ func valueHook(_, to reflect.Type, data any) (any, error) {
 		return parseString(data)
 	case reflect.Bool:
 		return parseBool(data)
+	case reflect.Int: // a count (reporting.max_spool), in the size grammar
+		n, err := parseSize(data)
+		return int(n), err
 	}
 	return data, nil
 }

@@ -61,6 +61,8 @@ func envKey(rest string, commands, strategies []string) string {
 			segs[i] = matchName(segs[i], commands, false)
 		case i == 1 && section == "strategies":
 			segs[i] = matchName(segs[i], strategies, true)
+		case i == 2 && section == "reporting" && strings.EqualFold(segs[1], "reporters"):
+			segs[i] = matchName(segs[i], BuiltinReporters, true) // named like strategies
 		case i == 3 && section == "commands" && segs[2] == "set_env":
 			// keep the variable's case
 		default:

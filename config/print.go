@@ -25,11 +25,9 @@ func toMap(c Config) map[string]any {
 	}
 	strategies := make(map[string]any, len(c.Strategies))
 	for name, st := range c.Strategies {
-		strategies[name] = map[string]any{
-			"file": st.File, "timeout": st.Timeout, "memory_limit": st.MemoryLimit,
-			"allow": cloneList(st.Allow), "config": cloneAny(st.Config),
-		}
+		strategies[name] = sandboxMap(st)
 	}
+	reporting, metrics := reportingMap(c)
 	return map[string]any{
 		"log_dir": c.LogDir, "recorder_node": c.RecorderNode, "hosts": cloneList(c.Hosts),
 		"plugin_dir": c.PluginDir, "builtin_dir": c.BuiltinDir, "cache_dir": c.CacheDir,
@@ -43,7 +41,24 @@ func toMap(c Config) map[string]any {
 		"strategies":          strategies,
 		"safety":              map[string]any{"pairing_check": c.Safety.PairingCheck},
 		"allowed_stdin_paths": cloneList(c.AllowedStdinPaths),
+		"reporting":           reporting,
+		"metrics":             metrics,
 	}
+}
+
+func sandboxMap(st Strategy) map[string]any {
+	return map[string]any{
+		"file": st.File, "timeout": st.Timeout, "memory_limit": st.MemoryLimit,
+		"allow": cloneList(st.Allow), "config": cloneAny(st.Config),
+	}
+}
+
+func sandboxLeaves(add func(key, value string), k string, st Strategy) {
+	add(k+"file", strconv.Quote(st.File))
+	add(k+"timeout", formatDuration(st.Timeout))
+	add(k+"memory_limit", formatSize(st.MemoryLimit))
+	add(k+"allow", formatList(st.Allow))
+	addAny(add, k+"config", st.Config)
 }
 
 func cloneList(s []string) []string { return append([]string{}, s...) }
@@ -98,13 +113,9 @@ func leaves(c *Config) []leaf {
 		add(k+"output_cap", formatSize(cmd.OutputCap))
 	}
 	for name, st := range c.Strategies {
-		k := "strategies." + name + "."
-		add(k+"file", strconv.Quote(st.File))
-		add(k+"timeout", formatDuration(st.Timeout))
-		add(k+"memory_limit", formatSize(st.MemoryLimit))
-		add(k+"allow", formatList(st.Allow))
-		addAny(add, k+"config", st.Config)
+		sandboxLeaves(add, "strategies."+name+".", st)
 	}
+	reportingLeaves(c, add)
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
 	return out
 }

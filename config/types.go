@@ -50,7 +50,9 @@ type Config struct {
 
 	// AllowedStdinPaths are prefixes a path from stdin may point under
 	// although they are system trees (/etc, /usr, ...; see stdinpaths.go).
-	AllowedStdinPaths []string `koanf:"allowed_stdin_paths"`
+	AllowedStdinPaths []string  `koanf:"allowed_stdin_paths"`
+	Reporting         Reporting `koanf:"reporting"` // reporters and their spool (reporting.go)
+	Metrics           Metrics   `koanf:"metrics"`   // node_exporter textfile
 }
 
 // Discovery controls the strategy chain.
@@ -178,5 +180,6 @@ func Defaults() Config {
 		},
 		Safety:            Safety{PairingCheck: true},
 		AllowedStdinPaths: []string{},
+		Reporting:         defaultReporting(),
 	}
 }

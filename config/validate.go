@@ -101,25 +101,33 @@ func (c *Config) validate(p *problems) {
 		c.Commands[name].validate(p, "commands."+name, name)
 	}
 	for _, name := range sortedKeys(c.Strategies) {
-		st := c.Strategies[name]
-		key := "strategies." + name
-		if !validName(name) {
-			p.add(key, "is not a valid strategy name (letters, digits, '-', '_')")
-		}
-		if st.File != "" && (!filepath.IsAbs(st.File) || hasControl(st.File)) {
-			p.add(key+".file", fmt.Sprintf("%q is not an absolute path", st.File))
-		}
-		if st.Timeout <= 0 {
-			p.add(key+".timeout", fmt.Sprintf("%s must be positive", st.Timeout))
-		}
-		if m := st.MemoryLimit; m < MinMemoryLimit || m > MaxMemoryLimit || m%WasmPage != 0 {
-			p.add(key+".memory_limit", fmt.Sprintf("%s is out of range (4MiB to 4GiB, a multiple of 64KiB)", formatSize(m)))
-		}
-		for _, cmd := range st.Allow {
-			if _, ok := c.Commands[cmd]; !ok {
-				p.add(key+".allow", fmt.Sprintf("command %q is not defined (known: %s)",
-					cmd, strings.Join(sortedKeys(c.Commands), ", ")))
-			}
+		c.validateSandbox(p, "strategies."+name, name, c.Strategies[name])
+	}
+	c.validateReporting(p)
+}
+
+// validateSandbox checks one strategy or reporter section at key.
+func (c *Config) validateSandbox(p *problems, key, name string, st Strategy) {
+	noun := "strategy"
+	if strings.HasPrefix(key, "reporting.") {
+		noun = "reporter"
+	}
+	if !validName(name) {
+		p.add(key, "is not a valid "+noun+" name (letters, digits, '-', '_')")
+	}
+	if st.File != "" && (!filepath.IsAbs(st.File) || hasControl(st.File)) {
+		p.add(key+".file", fmt.Sprintf("%q is not an absolute path", st.File))
+	}
+	if st.Timeout <= 0 {
+		p.add(key+".timeout", fmt.Sprintf("%s must be positive", st.Timeout))
+	}
+	if m := st.MemoryLimit; m < MinMemoryLimit || m > MaxMemoryLimit || m%WasmPage != 0 {
+		p.add(key+".memory_limit", fmt.Sprintf("%s is out of range (4MiB to 4GiB, a multiple of 64KiB)", formatSize(m)))
+	}
+	for _, cmd := range st.Allow {
+		if _, ok := c.Commands[cmd]; !ok {
+			p.add(key+".allow", fmt.Sprintf("command %q is not defined (known: %s)",
+				cmd, strings.Join(sortedKeys(c.Commands), ", ")))
 		}
 	}
 }

@@ -88,13 +88,13 @@ type compiled struct {
 // compile reads, checks and compiles a module: from its cache entry when
 // there is a good one, else in a bounded child that writes the entry, else
 // (no cache, or the cache cannot be written) in memory.
-func (e *engine) compile(ctx context.Context, loc Location, memoryLimit int64, timeout time.Duration) (compiled, error) {
+func (e *engine) compile(ctx context.Context, loc Location, memoryLimit int64, timeout time.Duration, shape func(wazero.CompiledModule) error) (compiled, error) {
 	bin, err := ReadModule(loc.Path)
 	if err != nil {
 		return compiled{}, err
 	}
 	if e.cacheDir == "" {
-		return e.compileIn(ctx, loc, bin, memoryLimit, "")
+		return e.compileIn(ctx, loc, bin, memoryLimit, "", shape)
 	}
 	sum := sha256.Sum256(bin)
 	entry := filepath.Join(e.cacheDir, "modules", hex.EncodeToString(sum[:16]))
@@ -103,7 +103,7 @@ func (e *engine) compile(ctx context.Context, loc Location, memoryLimit int64, t
 		e.evict(entry)
 	}
 	if isComplete(entry) {
-		c, err := e.compileIn(ctx, loc, bin, memoryLimit, entry)
+		c, err := e.compileIn(ctx, loc, bin, memoryLimit, entry, shape)
 		if err == nil || e.wasEvicted(entry) {
 			return c, err
 		}
@@ -123,11 +123,11 @@ func (e *engine) compile(ctx context.Context, loc Location, memoryLimit int64, t
 	var cerr *cacheWriteError
 	switch {
 	case err == nil:
-		return e.compileIn(ctx, loc, bin, memoryLimit, entry)
+		return e.compileIn(ctx, loc, bin, memoryLimit, entry, shape)
 	case errors.As(err, &cerr):
 		note := "the compile cache could not be written (" + cerr.msg + "): compiled in memory, so the next fence compiles again"
 		e.logger.Warn(note, "module", loc.Path, "entry", entry)
-		c, err := e.compileIn(ctx, loc, bin, memoryLimit, "")
+		c, err := e.compileIn(ctx, loc, bin, memoryLimit, "", shape)
 		c.note = note
 		return c, err
 	}
@@ -136,7 +136,9 @@ func (e *engine) compile(ctx context.Context, loc Location, memoryLimit int64, t
 
 // compileIn compiles bin in this process, through the cache entry when one
 // is given (then it is a cache hit: mostly wazero's validation).
-func (e *engine) compileIn(ctx context.Context, loc Location, bin []byte, memoryLimit int64, entry string) (compiled, error) {
+// shape checks the compiled module's exports and imports for what it is
+// loaded as (a strategy: checkShape; a reporter: checkReporterShape).
+func (e *engine) compileIn(ctx context.Context, loc Location, bin []byte, memoryLimit int64, entry string, shape func(wazero.CompiledModule) error) (compiled, error) {
 	rt, err := e.runtime(ctx, memoryLimit, entry)
 	if err != nil {
 		return compiled{}, err
@@ -147,7 +149,7 @@ func (e *engine) compileIn(ctx context.Context, loc Location, bin []byte, memory
 	if err != nil {
 		return compiled{}, fmt.Errorf("%s is not a usable WebAssembly module: %s", loc.Path, printable(err.Error()))
 	}
-	if err := checkShape(cm); err != nil {
+	if err := shape(cm); err != nil {
 		_ = cm.Close(ctx)
 		return compiled{}, fmt.Errorf("%s: %w", loc.Path, err)
 	}

@@ -75,6 +75,9 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 type execRequest struct {
 	Name string   `json:"name"`
 	Args []string `json:"args"`
+	// Stdin, optional, is written to the command's standard input (a
+	// body for `kubectl create -f -`); absent means /dev/null.
+	Stdin *string `json:"stdin"`
 }
 
 // hostExec runs a granted command and keeps its result frame for fgr.take.
@@ -126,6 +129,8 @@ func runExec(ctx context.Context, st *callState, mod api.Module, ptr, n uint32) 
 	res, ok := st.claimHeadStart(ctx, req)
 	if ok {
 		call.HeadStart = true
+	} else if req.Stdin != nil {
+		res = execcap.RunInput(ctx, cmd, req.Args, []byte(*req.Stdin))
 	} else {
 		res = execcap.Run(ctx, cmd, req.Args)
 	}
@@ -167,7 +172,7 @@ func (st *callState) claimHeadStart(ctx context.Context, req execRequest) (execc
 		return execcap.Result{}, false
 	}
 	st.head = nil
-	if !h.matches(req.Name, req.Args) {
+	if !h.matches(req.Name, req.Args) || req.Stdin != nil { // the early command read no input
 		h.cancel()
 		st.logger.Debug("head start: the strategy asked for another command; ended the early one",
 			"strategy", st.strategy, "started", h.args, "asked", req.Args)

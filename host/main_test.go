@@ -97,7 +97,7 @@ func warmGuests() error {
 	for _, w := range wasms {
 		// Guests that do not compile, or fail the ABI checks, are what
 		// some tests are about: warm what compiles.
-		_, _ = e.compile(context.Background(), Location{Name: "warm", Path: w, Kind: KindFile}, config.DefaultMemoryLimit, time.Hour)
+		_, _ = e.compile(context.Background(), Location{Name: "warm", Path: w, Kind: KindFile}, config.DefaultMemoryLimit, time.Hour, checkShape)
 	}
 	return nil
 }

@@ -75,7 +75,8 @@ func (m *module) nanosleep(ns int64) {
 type moduleInfo struct {
 	Name       string                `json:"name"`
 	Strategies []string              `json:"strategies"`
-	Commands   map[string][][]string `json:"commands"` // per strategy: what it needs, alternatives together (checked by inspect.go)
+	Reporters  []string              `json:"reporters"` // reporter.go
+	Commands   map[string][][]string `json:"commands"`  // per strategy: what it needs, alternatives together (checked by inspect.go)
 	SDK        string                `json:"sdk"`
 }
 

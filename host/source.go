@@ -234,7 +234,7 @@ func (s *Source) load(ctx context.Context, loc Location, settings config.Strateg
 		workers = runtime.GOMAXPROCS(0)
 	}
 	st := s.newStrategy(loc, settings, nil)
-	c, err := s.eng.compile(experimental.WithCompilationWorkers(ctx, workers), loc, settings.MemoryLimit, st.timeout())
+	c, err := s.eng.compile(experimental.WithCompilationWorkers(ctx, workers), loc, settings.MemoryLimit, st.timeout(), checkShape)
 	if err != nil {
 		return nil, err
 	}

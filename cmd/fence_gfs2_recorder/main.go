@@ -20,6 +20,7 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/agent"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/pairing"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/report"
 )
 
 // gcMemoryLimit is where the collector starts working when tuneGC has
@@ -50,7 +51,9 @@ func main() {
 			// node is fenced while it runs: fail monitor and validate-all.
 			{Name: "pairing safety check", Run: pairing.Check, Validate: true},
 		},
+		NewReporters: hostReporters,
 	}
+	a.MonitorChecks = append(a.MonitorChecks, a.BacklogCheck())
 	if len(os.Args) == 1 && term.IsTerminal(int(os.Stdin.Fd())) {
 		// Pacemaker always pipes stdin; a person at a terminal would
 		// otherwise just see the agent hang.
@@ -89,6 +92,12 @@ func hostSource(cfg *config.Config, logger *slog.Logger) (discovery.Source, func
 		src.CompileWorkers = 1
 	}
 	return src, src.Close
+}
+
+// hostReporters runs reporters as WebAssembly modules in wazero.
+func hostReporters(cfg *config.Config, logger *slog.Logger) (report.Deliverer, func(context.Context) error) {
+	r := host.NewReporters(cfg, logger)
+	return r, r.Close
 }
 
 // verifyStrategies makes monitor fail when an enabled chain has a strategy

@@ -29,7 +29,8 @@ const usage = `usage: fence_gfs2_recorder plugins COMMAND
 
 commands:
   list                          configured strategies in chain order (and site
-                                drop-ins not in the order): source, ABI, verified or why not
+                                drop-ins not in the order): source, ABI, verified or why not;
+                                then the reporters with their backlog
   verify FILE                   check a .wasm before installing it
   warm                          compile every configured strategy into the cache
   run NAME|FILE --node NODE [--action ACTION] [--json]
@@ -129,6 +130,7 @@ func list(ctx context.Context, cfg *config.Config, args []string, stdout, stderr
 	if !cfg.Discovery.Enabled {
 		fmt.Fprintln(stdout, "\nnote: discovery is disabled (discovery.enabled=false); no strategy runs on a fence")
 	}
+	bad += listReporters(ctx, cfg, stdout, time.Now())
 	if bad > 0 {
 		return 1
 	}
@@ -158,6 +160,12 @@ func verify(ctx context.Context, cfg *config.Config, args []string, stdout, stde
 	if errors.As(st.Err, &ns) {
 		st = host.InspectFile(ctx, cfg, ns.Serves[0], file)
 	}
+	reporters, rerr := host.InspectReporterFile(ctx, cfg, nameFromFile(file), file)
+	if st.Err != nil && rerr == nil {
+		// A reporter-only module: no fgr_discover, and none needed.
+		fmt.Fprintf(stdout, "verified: %s: reporters %s\n", file, strings.Join(reporters, ", "))
+		return 0
+	}
 	if st.Err != nil {
 		fmt.Fprintf(stderr, "NOT VERIFIED: %v\n", st.Err)
 		return 1
@@ -165,6 +173,9 @@ func verify(ctx context.Context, cfg *config.Config, args []string, stdout, stde
 	what := fmt.Sprintf("strategy %q", st.GuestName)
 	if len(st.Strategies) > 1 {
 		what = "strategies " + strings.Join(st.Strategies, ", ")
+	}
+	if rerr == nil {
+		what += "; reporters " + strings.Join(reporters, ", ")
 	}
 	fmt.Fprintf(stdout, "verified: %s: ABI %d, %s, sdk %q, compiled in %s%s\n",
 		file, st.ABI, what, st.SDK, st.CompileTime.Round(time.Millisecond), needsNote(st.Needs))

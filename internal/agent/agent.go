@@ -79,6 +79,15 @@ type Agent struct {
 	// Detach starts the detached process of deferred discovery; nil:
 	// DetachSelf (re-exec of this binary in its own session).
 	Detach DetachFunc
+	// NewReporters builds the reporters of a delivery (reporting.go); nil:
+	// every delivery fails, saying the runtime is missing.
+	NewReporters ReporterFactory
+	// SpawnDelivery starts the detached delivery process, which reads its
+	// job from the returned writer; nil: a re-exec of this binary like
+	// Detach.
+	SpawnDelivery func(environ []string) (io.WriteCloser, error)
+
+	started time.Time // when Run began: the fence-wait metric
 }
 
 func (a *Agent) defaults() {
@@ -115,9 +124,13 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // Run executes one invocation; args excludes the program name.
 func (a *Agent) Run(ctx context.Context, args []string) int {
+	a.started = time.Now()
 	a.defaults()
 	if len(args) == 1 && args[0] == DeferredSubcommand {
 		return a.finishDeferred(ctx)
+	}
+	if len(args) == 1 && args[0] == DeliverSubcommand {
+		return a.finishDelivery(ctx)
 	}
 	var p *options.Parsed
 	if len(args) == 0 {

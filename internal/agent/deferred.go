@@ -64,13 +64,26 @@ type deferredJob struct {
 func (a *Agent) recordDeferred(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) {
 	ev.SetDiscovery(discovery.Report{Enabled: true, State: StatePending, Attempts: []discovery.Attempt{},
 		Filesystems: []string{DiscoveryPending}})
-	a.write(ctx, cfg, logger, ev)
+	written := a.write(ctx, cfg, logger, ev)
+	a.afterRecord(ctx, cfg, logger, ev, recordPending, written, nil) // the detached process delivers
 	if err := a.detach(cfg, ev); err != nil {
 		logger.Error("could not start deferred discovery; discovering inline", "error", err)
 		a.complete(ctx, cfg, logger, ev, a.discover(ctx, cfg, logger, ev.Target(), nil))
+		a.deliverLater(cfg, logger)
 		return
 	}
 	logger.Info("deferred discovery started in a detached process")
+}
+
+// deliverLater starts a delivery process for what the spool holds, when
+// reporters are configured.
+func (a *Agent) deliverLater(cfg *config.Config, logger *slog.Logger) {
+	if !cfg.Reporting.Enabled() {
+		return
+	}
+	if err := a.startDelivery(cfg); err != nil {
+		logger.Error("could not start the delivery process; a later run delivers the records", "error", err)
+	}
 }
 
 // detach hands cfg and the first record to a detached completion process.
@@ -125,6 +138,7 @@ func (a *Agent) finishDeferred(ctx context.Context) int {
 	}
 	// The target is checked again: it came through a pipe.
 	a.complete(ctx, &cfg, logger, ev, a.discover(ctx, &cfg, logger, ev.Target(), known))
+	a.deliver(ctx, &cfg, logger) // already detached: both records go out from here
 	return ExitOK
 }
 
@@ -137,19 +151,22 @@ func (a *Agent) complete(ctx context.Context, cfg *config.Config, logger *slog.L
 		}
 	}
 	ev.SetDiscovery(rep)
-	a.write(ctx, cfg, logger, ev)
+	written := a.write(ctx, cfg, logger, ev)
+	a.afterRecord(ctx, cfg, logger, ev, recordCompletion, written, nil)
 }
 
-// write appends ev durably. The record must land even if Pacemaker is
-// already cancelling us.
-func (a *Agent) write(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) {
+// write appends ev durably and says whether it reached the log directory
+// (false: it went to stderr and syslog). The record must land even if
+// Pacemaker is already cancelling us.
+func (a *Agent) write(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) bool {
 	w := &record.Writer{Dir: cfg.LogDir, Stderr: a.Stderr, Syslog: a.Syslog}
 	if err := w.Write(context.WithoutCancel(ctx), ev); err != nil {
 		logger.Error("fence record not written to the log directory", "error", err)
-		return
+		return false
 	}
 	logger.Info("fence event recorded", "gfs2_filesystems", ev.GFS2Filesystems,
 		"strategy", ev.Discovery.Strategy, "discovery_ms", ev.Discovery.DurationMS, "discovery_state", ev.Discovery.State)
+	return true
 }
 
 // DetachSelf re-executes this binary (/proc/self/exe, which stays valid
@@ -158,18 +175,40 @@ func (a *Agent) write(ctx context.Context, cfg *config.Config, logger *slog.Logg
 // stderr on /dev/null, and job on a pipe as stdin. It does not wait: the
 // child is reparented to init when the agent exits.
 func DetachSelf(job []byte, environ []string) error {
-	r, w, err := os.Pipe()
+	return detachSelfAs(DeferredSubcommand, job, environ)
+}
+
+// detachSelfAs is DetachSelf for any hidden subcommand (the delivery
+// process too).
+func detachSelfAs(sub string, job []byte, environ []string) error {
+	w, err := spawnSelf(sub, environ)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
+	if _, err := w.Write(job); err != nil {
+		return fmt.Errorf("handing the job to the detached process: %w", err)
+	}
+	return nil
+}
+
+// spawnSelf starts this binary with hidden subcommand sub in a new session
+// and returns the write end of its stdin: the child waits there for its
+// job, so it can be started before the job exists (the delivery process is
+// started while discovery runs, off the time fenced waits).
+func spawnSelf(sub string, environ []string) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		r.Close()
-		return err
+		w.Close()
+		return nil, err
 	}
 	defer devnull.Close()
-	cmd := exec.Command("/proc/self/exe", DeferredSubcommand)
+	cmd := exec.Command("/proc/self/exe", sub)
 	cmd.Args[0] = "fence_gfs2_recorder"
 	cmd.Env = environ
 	cmd.Dir = "/"
@@ -178,14 +217,12 @@ func DetachSelf(job []byte, environ []string) error {
 	err = cmd.Start()
 	r.Close()
 	if err != nil {
-		return err
+		w.Close()
+		return nil, err
 	}
 	_ = cmd.Process.Release()
 	// The job is a few KiB and fits the pipe buffer; the deadline only
 	// matters if a huge configuration meets a child that never reads.
 	_ = w.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	if _, err := w.Write(job); err != nil {
-		return fmt.Errorf("handing the job to the detached process: %w", err)
-	}
-	return nil
+	return w, nil
 }

@@ -66,8 +66,10 @@ func (a *Agent) fence(ctx context.Context, run runConfig, p *options.Parsed, act
 	switch {
 	case !cfg.Discovery.Enabled || !target.Discoverable() || wait >= cfg.Discovery.Budget:
 		// Inline: nothing to run, or the fence waits for the whole chain.
+		d := a.deliveryAhead(cfg, logger)
 		ev.SetDiscovery(a.discover(ctx, cfg, logger, target, nil))
-		a.write(ctx, cfg, logger, ev)
+		written := a.write(ctx, cfg, logger, ev)
+		a.afterRecord(ctx, cfg, logger, ev, recordFence, written, d)
 	case wait == 0:
 		a.recordDeferred(ctx, cfg, logger, ev)
 	default:
@@ -86,6 +88,7 @@ func (a *Agent) fence(ctx context.Context, run runConfig, p *options.Parsed, act
 func (a *Agent) recordWithin(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event, t discovery.Target, wait time.Duration) {
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	d := a.deliveryAhead(cfg, logger)
 	type started struct {
 		chain    *discovery.Chain
 		closeSrc func(context.Context)
@@ -108,7 +111,8 @@ func (a *Agent) recordWithin(ctx context.Context, cfg *config.Config, logger *sl
 			s.closeSrc(ctx)
 			logAttempts(ctx, logger, rep)
 			ev.SetDiscovery(rep)
-			a.write(ctx, cfg, logger, ev)
+			written := a.write(ctx, cfg, logger, ev)
+			a.afterRecord(ctx, cfg, logger, ev, recordFence, written, d)
 			return
 		case <-timer.C:
 			rep = s.chain.Snapshot()
@@ -120,7 +124,10 @@ func (a *Agent) recordWithin(ctx context.Context, cfg *config.Config, logger *sl
 	ev.SetDiscovery(rep)
 	logger.Info("fence wait ended before discovery; recording the best answer so far",
 		"fence_wait", wait, "pending", rep.Pending, "strategy", rep.Strategy)
-	a.write(ctx, cfg, logger, ev)
+	written := a.write(ctx, cfg, logger, ev)
+	// The partial record goes out now; the completion process delivers
+	// its own record.
+	a.afterRecord(ctx, cfg, logger, ev, recordPending, written, d)
 	if err := a.detach(cfg, ev); err != nil {
 		// Without a detached process the completion is written here: the
 		// fence waits, but the audit trail gets both records.
@@ -130,6 +137,7 @@ func (a *Agent) recordWithin(ctx context.Context, cfg *config.Config, logger *sl
 		}
 		a.complete(ctx, cfg, logger, ev, s.chain.Report())
 		s.closeSrc(ctx)
+		a.deliverLater(cfg, logger)
 		return
 	}
 	logger.Info("discovery completion started in a detached process", "pending", rep.Pending)
@@ -144,6 +152,22 @@ func (a *Agent) recordWithin(ctx context.Context, cfg *config.Config, logger *sl
 	case <-stopped:
 	case <-time.After(stopWait):
 	}
+}
+
+// deliveryAhead starts the delivery process before discovery when
+// reporters are configured, so its start overlaps discovery instead of
+// adding to the fence; afterRecord hands it its job. nil: no reporting, or
+// it could not start (a later run delivers).
+func (a *Agent) deliveryAhead(cfg *config.Config, logger *slog.Logger) *delivery {
+	if !cfg.Reporting.Enabled() {
+		return nil
+	}
+	d, err := a.spawnDelivery()
+	if err != nil {
+		logger.Error("could not start the delivery process; a later run delivers the record", "error", err)
+		return nil
+	}
+	return d
 }
 
 // stopWait bounds how long a fence past its wait lets stopped strategies

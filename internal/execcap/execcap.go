@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,6 +57,7 @@ type Command struct {
 // Grants are the commands one strategy may run, by logical name.
 type Grants struct {
 	strategy string
+	allowKey string // the configuration key of the allow-list
 	allowed  map[string]Command
 	problems map[string]string // allowed names that cannot run, and why
 }
@@ -65,16 +67,23 @@ type Grants struct {
 // path, stays denied with a reason; it is not an error for the whole
 // strategy, which may never need that command.
 func NewGrants(cfg *config.Config, strategy string) Grants {
-	g := Grants{strategy: strategy, allowed: map[string]Command{}, problems: map[string]string{}}
 	st, ok := cfg.Strategies[strategy]
 	if !ok {
-		return g
+		return Grants{strategy: strategy, allowed: map[string]Command{}, problems: map[string]string{}}
 	}
-	for _, name := range st.Allow {
+	return NewGrantsFor(cfg, strategy, "strategies."+strategy+".allow", st.Allow)
+}
+
+// NewGrantsFor resolves any sandbox's allow-list (a reporter's:
+// reporting.reporters.<name>.allow) against the configured commands; key
+// names the list in denial messages.
+func NewGrantsFor(cfg *config.Config, owner, key string, allow []string) Grants {
+	g := Grants{strategy: owner, allowKey: key, allowed: map[string]Command{}, problems: map[string]string{}}
+	for _, name := range allow {
 		c, err := FromConfig(cfg, name)
 		if err != nil {
 			if _, configured := cfg.Commands[name]; !configured {
-				g.problems[name] = "allowed for strategy " + strategy + " but commands." + name + " is not configured"
+				g.problems[name] = "allowed by " + key + " but commands." + name + " is not configured"
 			} else {
 				g.problems[name] = err.Error()
 			}
@@ -114,7 +123,7 @@ func (g Grants) Lookup(name string) (Command, error) {
 		return Command{}, &DeniedError{Name: name, Reason: why}
 	}
 	return Command{}, &DeniedError{Name: name,
-		Reason: quote(name) + " is not in strategies." + g.strategy + ".allow"}
+		Reason: quote(name) + " is not in " + g.allowKey}
 }
 
 // Names lists the commands that can run, sorted.
@@ -150,6 +159,12 @@ type Result struct {
 // that happened is in Result, because a strategy should see a failed command
 // as data.
 func Run(ctx context.Context, c Command, args []string) Result {
+	return RunInput(ctx, c, args, nil)
+}
+
+// RunInput is Run with stdin: the command reads stdin (a body for `kubectl
+// create -f -`), then end of file. nil stdin is /dev/null, as for Run.
+func RunInput(ctx context.Context, c Command, args []string, stdin []byte) Result {
 	start := time.Now()
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -168,6 +183,7 @@ func Run(ctx context.Context, c Command, args []string) Result {
 		Dir:    "/",
 		Stdout: stdout,
 		Stderr: stderr,
+		Stdin:  stdinReader(stdin),
 		// Own process group so the deadline kill reaches its children; and
 		// if the agent itself is SIGKILLed (pacemaker-fenced does that to
 		// its process group on timeout, which no longer includes this
@@ -274,6 +290,15 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return b.buf.Write(p)
+}
+
+// stdinReader is nil (the null device) for no input: exec.Cmd then opens
+// /dev/null instead of starting a copying goroutine.
+func stdinReader(b []byte) io.Reader {
+	if b == nil {
+		return nil
+	}
+	return bytes.NewReader(b)
 }
 
 func quote(s string) string { return `"` + s + `"` }

@@ -117,6 +117,8 @@ type Server struct {
 	objects   map[objectKey]*object // everything served
 	requests  []Request
 	faults    []Fault
+	events    []storedEvent // created through POST (events.go)
+	eventSeq  int
 }
 
 type gvr struct{ group, version, resource string }
@@ -190,6 +192,9 @@ func Start(opts Options) (*Server, error) {
 		s.token = DefaultToken
 	}
 	if err := s.loadDiscovery(); err != nil {
+		return nil, err
+	}
+	if err := s.addCoreEvents(); err != nil {
 		return nil, err
 	}
 	for _, f := range opts.Fixtures {
@@ -482,13 +487,16 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rec *Request) in
 	if !s.opts.PlainHTTP && r.URL.Path != "/version" && r.Header.Get("Authorization") != "Bearer "+s.token {
 		return writeStatus(w, http.StatusUnauthorized, "Unauthorized", "Unauthorized", nil)
 	}
+	s.mu.Lock()
+	body, isDiscovery := s.discovery[r.URL.Path]
+	s.mu.Unlock()
+	if !isDiscovery && strings.HasPrefix(r.URL.Path, "/api/v1/") {
+		return s.handleCore(w, r, rec) // events, the one kind it accepts writes of
+	}
 	if r.Method != http.MethodGet {
 		return writeStatus(w, http.StatusMethodNotAllowed, "MethodNotAllowed",
 			"the fake API server is read-only", nil)
 	}
-	s.mu.Lock()
-	body, isDiscovery := s.discovery[r.URL.Path]
-	s.mu.Unlock()
 	if isDiscovery {
 		return writeJSON(w, http.StatusOK, body)
 	}

@@ -44,3 +44,8 @@ func TestRegistersTheBuiltinStrategies(t *testing.T) {
 	assert.Equal(t, config.BuiltinStrategies, plugin.Strategies())
 	assert.Equal(t, config.Defaults().Discovery.Order, plugin.Strategies())
 }
+
+// The module serves the built-in reporters under their configured names.
+func TestRegistersTheBuiltinReporters(t *testing.T) {
+	assert.Equal(t, config.BuiltinReporters, plugin.Reporters())
+}

@@ -19,7 +19,10 @@ const (
 	ExportAlloc    = "fgr_alloc"
 	ExportDiscover = "fgr_discover"
 	ExportInfo     = "fgr_info"
-	ExportMemory   = "memory"
+	// ExportReport delivers a durable record to a reporter (a module
+	// serving reporters only need not export ExportDiscover).
+	ExportReport = "fgr_report"
+	ExportMemory = "memory"
 	// ExportInitialize is the WASI reactor's initializer; a Go module built
 	// with -buildmode=c-shared has it, a hand-written guest may omit it.
 	ExportInitialize = "_initialize"
@@ -77,6 +80,7 @@ var Exports = []Func{
 	{Name: ExportAlloc, Params: []ValType{I32}, Results: []ValType{I32}, Required: true},
 	{Name: ExportDiscover, Params: []ValType{I32, I32}, Results: []ValType{I64}, Required: true},
 	{Name: ExportInfo, Results: []ValType{I64}},
+	{Name: ExportReport, Params: []ValType{I32, I32}, Results: []ValType{I64}},
 }
 
 // Imports are what module HostModule provides. A guest imports only what it

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"testing"
@@ -13,14 +14,20 @@ import (
 // ABI the host checks modules against; sdk/abi is that ABI as data. They
 // must name the same functions, or every SDK module fails to load.
 func TestWasmDirectivesMatchTheABIPackage(t *testing.T) {
-	directives := func(file, pattern string) []string {
-		src, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+	files, err := filepath.Glob("*_wasip1.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no wasip1 glue files: %v", err)
+	}
+	directives := func(pattern string) []string {
 		var names []string
-		for _, m := range regexp.MustCompile(`(?m)^//go:`+pattern+`$`).FindAllStringSubmatch(string(src), -1) {
-			names = append(names, m[1])
+		for _, file := range files {
+			src, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range regexp.MustCompile(`(?m)^//go:`+pattern+`$`).FindAllStringSubmatch(string(src), -1) {
+				names = append(names, m[1])
+			}
 		}
 		slices.Sort(names)
 		return names
@@ -35,10 +42,10 @@ func TestWasmDirectivesMatchTheABIPackage(t *testing.T) {
 	slices.Sort(wantExports)
 	slices.Sort(wantImports)
 
-	if got := directives("exports_wasip1.go", `wasmexport (\S+)`); !slices.Equal(got, wantExports) {
-		t.Errorf("exports_wasip1.go exports %q; sdk/abi lists %q", got, wantExports)
+	if got := directives(`wasmexport (\S+)`); !slices.Equal(got, wantExports) {
+		t.Errorf("%v export %q; sdk/abi lists %q", files, got, wantExports)
 	}
-	if got := directives("imports_wasip1.go", `wasmimport (\S+ \S+)`); !slices.Equal(got, wantImports) {
-		t.Errorf("imports_wasip1.go imports %q; sdk/abi lists %q", got, wantImports)
+	if got := directives(`wasmimport (\S+ \S+)`); !slices.Equal(got, wantImports) {
+		t.Errorf("%v import %q; sdk/abi lists %q", files, got, wantImports)
 	}
 }

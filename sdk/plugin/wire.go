@@ -217,6 +217,14 @@ func encodeInfo() []byte {
 		w.ArrayEnd()
 	}
 	w.ObjectEnd()
+	if rs := Reporters(); len(rs) > 0 {
+		w.Key("reporters")
+		w.ArrayStart()
+		for _, r := range rs {
+			w.String(r)
+		}
+		w.ArrayEnd()
+	}
 	w.Key("sdk")
 	w.String(SDKVersion)
 	w.Key("abi")

@@ -108,3 +108,10 @@ func True(t T, value bool, msgAndArgs ...any) {
 		t.FailNow()
 	}
 }
+
+func NotNil(t T, object any, msgAndArgs ...any) {
+	t.Helper()
+	if !assert.NotNil(t, object, msgAndArgs...) {
+		t.FailNow()
+	}
+}
