@@ -10,11 +10,12 @@ import (
 // name the site chooses; set_env and a strategy's config are free-form.
 var (
 	topKeys = []string{"log_dir", "recorder_node", "hosts", "plugin_dir", "builtin_dir",
-		"cache_dir", "verbose", "delay", "discovery", "commands", "strategies", "safety"}
+		"cache_dir", "verbose", "delay", "discovery", "commands", "strategies", "safety", "storage_fence"}
 	discoveryKeys = []string{"enabled", "order", "budget", "mode"}
 	commandKeys   = []string{"path", "args", "env", "set_env", "timeout", "output_cap"}
 	strategyKeys  = []string{"file", "timeout", "memory_limit", "allow", "config"}
 	safetyKeys    = []string{"pairing_check"}
+	storageKeys   = []string{"enabled", "request_dir", "response_dir", "timeout", "poll_interval", "cleanup_max_age"}
 )
 
 // decoder fills a Config from the merged, flattened layers (key ->
@@ -122,6 +123,25 @@ func (d *decoder) set(c *Config, key string, p []string, v any) {
 			return
 		}
 		c.Safety.PairingCheck, err = parseBool(v)
+	case "storage_fence":
+		if !d.section(key, p, v, storageKeys) {
+			return
+		}
+		sf := &c.StorageFence
+		switch p[1] {
+		case "enabled":
+			sf.Enabled, err = parseBool(v)
+		case "request_dir":
+			sf.RequestDir, err = parseString(v)
+		case "response_dir":
+			sf.ResponseDir, err = parseString(v)
+		case "timeout":
+			sf.Timeout, err = parseDuration(v)
+		case "poll_interval":
+			sf.PollInterval, err = parseDuration(v)
+		case "cleanup_max_age":
+			sf.CleanupMaxAge, err = parseDuration(v)
+		}
 	case "commands":
 		err = d.setCommand(c, key, p, v)
 	case "strategies":

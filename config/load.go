@@ -77,7 +77,7 @@ func fixed(label string) func(string) string { return func(string) string { retu
 // error names the key and the layer its value came from.
 func Load(opts LoadOptions) (*Loaded, error) {
 	environ, envMap := dedupEnviron(opts.Environ)
-	layers, file, err := readLayers(opts, environ, envMap)
+	layers, file, envWarnings, err := readLayers(opts, environ, envMap)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func Load(opts LoadOptions) (*Loaded, error) {
 	p := &problems{source: sources.ofSection}
 	d := decoder{p: p}
 	cfg := d.decode(flat)
-	warnings := resolveCommands(&cfg, envMap)
+	warnings := append(envWarnings, resolveCommands(&cfg, envMap)...)
 	if cfg.Discovery.Enabled && len(cfg.Discovery.Order) == 0 {
 		warnings = append(warnings, `discovery.order is empty: every fence records ["none-detected"]; set discovery.enabled=false to say so on purpose`)
 	}
@@ -107,10 +107,10 @@ func Load(opts LoadOptions) (*Loaded, error) {
 
 // readLayers loads each layer into its own koanf instance, lowest first.
 // file is the YAML file read, "" if none.
-func readLayers(opts LoadOptions, environ []string, envMap map[string]string) (layers []layer, file string, err error) {
+func readLayers(opts LoadOptions, environ []string, envMap map[string]string) (layers []layer, file string, warnings []string, err error) {
 	defaults := koanf.New(".")
 	if err := defaults.Load(mapProvider(toMap(Defaults())), nil); err != nil {
-		return nil, "", fmt.Errorf("config defaults: %w", err)
+		return nil, "", nil, fmt.Errorf("config defaults: %w", err)
 	}
 	layers = []layer{{defaults, fixed(SourceDefault)}}
 
@@ -123,16 +123,16 @@ func readLayers(opts LoadOptions, environ []string, envMap map[string]string) (l
 	}
 	fileK, err := loadFile(path, explicit)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if fileK != nil {
 		file = path
 		layers = append(layers, layer{fileK, fixed("file:" + path)})
 	}
 
-	envLayers, err := loadEnv(environ, layers)
+	envLayers, warnings, err := loadEnv(environ, layers)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	layers = append(layers, envLayers...)
 
@@ -143,12 +143,12 @@ func readLayers(opts LoadOptions, environ []string, envMap map[string]string) (l
 		}
 		k := koanf.New(".")
 		if err := k.Load(confmap.Provider(opts.Overrides, "."), nil); err != nil {
-			return nil, "", fmt.Errorf("config %s options: %w", label, err)
+			return nil, "", nil, fmt.Errorf("config %s options: %w", label, err)
 		}
 		splitCommandLines(k, nil)
 		layers = append(layers, layer{k, fixed(label)})
 	}
-	return layers, file, nil
+	return layers, file, warnings, nil
 }
 
 // mergeLayers merges the layers with koanf (maps key by key; leaves and
@@ -235,7 +235,8 @@ func loadFile(path string, explicit bool) (*koanf.Koanf, error) {
 
 // loadEnv builds the two environment layers: the reference agent's names,
 // then the FENCE_GFS2_RECORDER_ names, which win.
-func loadEnv(environ []string, lower []layer) ([]layer, error) {
+func loadEnv(environ []string, lower []layer) ([]layer, []string, error) {
+	var warnings []string
 	var commands, strategies []string
 	for _, l := range lower {
 		for _, key := range l.k.Keys() {
@@ -259,6 +260,13 @@ func loadEnv(environ []string, lower []layer) ([]layer, error) {
 		EnvironFunc: environFunc,
 		TransformFunc: func(name, value string) (string, any) {
 			key, ok := legacyEnv[name]
+			if sk, storage := storageEnv[name]; storage && value != "" {
+				if msg := checkStorageEnv(sk, value); msg != "" {
+					warnings = append(warnings, fmt.Sprintf("environment %s ignored: %s; using the configured or default %s", name, msg, sk))
+					return "", nil
+				}
+				key, ok = sk, true
+			}
 			if !ok || value == "" {
 				return "", nil
 			}
@@ -267,7 +275,7 @@ func loadEnv(environ []string, lower []layer) ([]layer, error) {
 		},
 	}), nil)
 	if err != nil {
-		return nil, fmt.Errorf("config environment: %w", err)
+		return nil, nil, fmt.Errorf("config environment: %w", err)
 	}
 	splitCommandLines(legacy, legacySrc)
 
@@ -287,14 +295,14 @@ func loadEnv(environ []string, lower []layer) ([]layer, error) {
 		},
 	}), nil)
 	if err != nil {
-		return nil, fmt.Errorf("config environment: %w", err)
+		return nil, nil, fmt.Errorf("config environment: %w", err)
 	}
 	splitCommandLines(prefixed, prefixedSrc)
 
 	lookup := func(src map[string]string) func(string) string {
 		return func(key string) string { return src[key] }
 	}
-	return []layer{{legacy, lookup(legacySrc)}, {prefixed, lookup(prefixedSrc)}}, nil
+	return []layer{{legacy, lookup(legacySrc)}, {prefixed, lookup(prefixedSrc)}}, warnings, nil
 }
 
 // splitCommandLines turns a command line typed into the environment or an

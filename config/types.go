@@ -45,6 +45,26 @@ type Config struct {
 	Commands   map[string]Command  `koanf:"commands"`   // what strategies may run, by logical name
 	Strategies map[string]Strategy `koanf:"strategies"` // per-strategy sandbox settings
 	Safety     Safety              `koanf:"safety"`
+
+	StorageFence StorageFence `koanf:"storage_fence"`
+}
+
+// StorageFence is the mode in which the agent is a real fence device: it
+// asks nnf-sos (on this rabbit) to cut the target's GFS2 storage through the
+// fence request/response directories, and succeeds only when nnf-sos says so.
+type StorageFence struct {
+	Enabled     bool   `koanf:"enabled"`
+	RequestDir  string `koanf:"request_dir"`
+	ResponseDir string `koanf:"response_dir"`
+	// Timeout is the longest wait for nnf-sos's answer; keep it below the
+	// device's pcmk_off_timeout/pcmk_reboot_timeout so the agent, not
+	// Pacemaker's kill, ends a silent fence and the failure is recorded.
+	Timeout time.Duration `koanf:"timeout"`
+	// PollInterval is the safety-net re-check beside inotify.
+	PollInterval time.Duration `koanf:"poll_interval"`
+	// CleanupMaxAge: requests of this protocol older than this (and than
+	// the longest wait) are stale and removed before a new fence.
+	CleanupMaxAge time.Duration `koanf:"cleanup_max_age"`
 }
 
 // Discovery controls the strategy chain.
@@ -93,6 +113,16 @@ const (
 	// DefaultKubectlCacheDir keeps kubectl's API discovery cache across fences.
 	DefaultKubectlCacheDir = DefaultCacheDir + "/kube"
 
+	// The directories nnf-sos watches by default: /localdisk is persistent
+	// on every rabbit and mounted at the same path into the node manager.
+	DefaultRequestDir  = "/localdisk/fence-recorder/requests"
+	DefaultResponseDir = "/localdisk/fence-recorder/responses"
+	// DefaultFenceTimeout stays below Pacemaker's 60 s default action
+	// timeout, so a silent nnf-sos ends in the agent's own recorded failure.
+	DefaultFenceTimeout  = 45 * time.Second
+	DefaultPollInterval  = 1 * time.Second
+	DefaultCleanupMaxAge = 300 * time.Second
+
 	DefaultStrategyTimeout = 5 * time.Second
 	DefaultBudget          = 15 * time.Second
 	DefaultMemoryLimit     = 64 * MiB
@@ -137,5 +167,7 @@ func Defaults() Config {
 			StrategyPcsConfig:  strat("pcs", "cibadmin"),
 		},
 		Safety: Safety{PairingCheck: true},
+		StorageFence: StorageFence{RequestDir: DefaultRequestDir, ResponseDir: DefaultResponseDir,
+			Timeout: DefaultFenceTimeout, PollInterval: DefaultPollInterval, CleanupMaxAge: DefaultCleanupMaxAge},
 	}
 }
