@@ -73,6 +73,19 @@ func (p *Parsed) Target() string {
 	return ""
 }
 
+// StorageTarget is the node a storage fence acts on: the NNF compute name
+// nnf-sos matches byte for byte, which the device configures as port (or
+// plug); nodename (Pacemaker's name, possibly different) only when neither
+// is set.
+func (p *Parsed) StorageTarget() string {
+	for _, k := range []string{Plug, Port, Nodename} {
+		if v := p.Values[k]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // Overrides converts the options that map to configuration keys into the
 // option layer for config loading. Values that do not parse are left out and
 // reported, each error naming the option and the layer, so a caller can still
@@ -100,6 +113,9 @@ func (p *Parsed) Overrides() (map[string]any, []error) {
 func (p *Parsed) ConfigFile() string { return p.Values[ConfigFile] }
 
 func (o *Option) convert(v string) (any, error) {
+	if o.Parse != nil {
+		return o.Parse(v)
+	}
 	switch o.Kind {
 	case Boolean:
 		return ParseBool(v)
@@ -216,13 +232,13 @@ func ParseArgs(args []string) (*Parsed, error) {
 				return nil, usageErr("unexpected argument %s after the %s subcommand", Quote(arg), p.Subcommand)
 			}
 			switch arg {
-			case SubPlugins:
-				p.Subcommand, p.SubArgs = SubPlugins, append([]string{}, args[i+1:]...)
+			case SubPlugins, SubMarkers, SubUnfence:
+				p.Subcommand, p.SubArgs = arg, append([]string{}, args[i+1:]...)
 				return p, nil
 			case SubConfig:
 				p.Subcommand = SubConfig
 			default:
-				return nil, usageErr("unexpected argument %s (options start with - or --; subcommands are config and plugins)", Quote(arg))
+				return nil, usageErr("unexpected argument %s (options start with - or --; subcommands are config, plugins, markers and unfence)", Quote(arg))
 			}
 		}
 	}
