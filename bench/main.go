@@ -28,8 +28,11 @@ func main() {
 	coldRuns := flag.Int("cold-runs", 5, "runs of the empty-cache scenario")
 	storm := flag.Int("storm", 64, "agents started at once in the storm scenario")
 	out := flag.String("out", "", "also write the report to this file")
+	sfRuns := flag.Int("sf-latency-runs", 200, "runs of the storage-fence rename-to-exit scenario (p99 needs many)")
+	upstream := flag.String("upstream-fence-recorder", os.Getenv(UpstreamEnv), "upstream fence_recorder.py for the storage-fence comparison (default $"+UpstreamEnv+"; none: those rows are skipped)")
+	sfOnly := flag.Bool("storage-fence-only", false, "run only the storage-fence scenarios")
 	flag.Parse()
-	if err := run(*binDir, *runs, *coldRuns, *storm, *out); err != nil {
+	if err := run(*binDir, *runs, *coldRuns, *storm, *out, sfOptions{latencyRuns: *sfRuns, upstream: *upstream, only: *sfOnly}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

@@ -14,6 +14,10 @@ func (l *lab) report(runs int) string {
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "Measured %s on %s (%d CPUs, %s/%s, %s), %d runs per warm scenario after one warm-up run.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, loadavg(), runs)
+	if len(l.results) == 0 { // -storage-fence-only
+		l.sf.report(&b)
+		return b.String()
+	}
 	py := l.find("baseline: python3 imports")
 	b.WriteString("| scenario | runs | wall median [min–max] ms | CPU median ms | peak RSS median [max] MiB | wall ÷ Python start-up |\n|---|---|---|---|---|---|\n")
 	for _, st := range l.results {
@@ -62,6 +66,7 @@ func (l *lab) report(runs int) string {
 		add := msf(d.wall[0]) - msf(dis.wall[0])
 		fmt.Fprintf(&b, "* deferred adds ≤ 10 ms to the fence (vs discovery disabled): %.1f ms: %s\n", add, met(add <= 10))
 	}
+	l.sf.report(&b)
 	return b.String()
 }
 

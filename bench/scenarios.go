@@ -33,9 +33,17 @@ type lab struct {
 	kubectl  string // "" without /usr/bin/kubectl
 	results  []stats
 	notes    []string
+	sf       *sfResult
 }
 
-func run(binDir string, runs, coldRuns, storm int, out string) error {
+// sfOptions selects the storage-fence scenarios (bench/storagefence.go).
+type sfOptions struct {
+	latencyRuns int
+	upstream    string
+	only        bool
+}
+
+func run(binDir string, runs, coldRuns, storm int, out string, sf sfOptions) error {
 	l := &lab{agent: mustAbs(filepath.Join(binDir, "fence_gfs2_recorder")), plugins: mustAbs(filepath.Join(binDir, "plugins"))}
 	for _, f := range []string{l.agent, filepath.Join(l.plugins, "builtin.wasm"), kubectlFound, pcmkScenario} {
 		if _, err := os.Stat(f); err != nil {
@@ -84,23 +92,19 @@ func run(binDir string, runs, coldRuns, storm int, out string) error {
 		l.metadataAndDisabled,
 		l.firstAnswers,
 		l.allThree,
+		func(int) error { return l.coldCache(coldRuns) },
+		l.realKubectl,
+		l.deferred,
+		func(int) error { return l.storm(storm) },
 	}
+	if sf.only {
+		steps = nil
+	}
+	steps = append(steps, func(runs int) error { return l.storageFence(runs, sf.latencyRuns, sf.upstream) })
 	for _, s := range steps {
 		if err := s(runs); err != nil {
 			return err
 		}
-	}
-	if err := l.coldCache(coldRuns); err != nil {
-		return err
-	}
-	if err := l.realKubectl(runs); err != nil {
-		return err
-	}
-	if err := l.deferred(runs); err != nil {
-		return err
-	}
-	if err := l.storm(storm); err != nil {
-		return err
 	}
 	report := l.report(runs)
 	fmt.Print(report)
