@@ -104,12 +104,14 @@ func CheckTarget(target string, hostnames ...string) error {
 			return fmt.Errorf("target has a blank or control byte (0x%02x) at offset %d", c, i)
 		}
 	}
+	targetShort, _, _ := strings.Cut(target, ".")
 	for _, h := range hostnames {
 		if h == "" {
 			continue
 		}
+		// Short names compared: this host under any domain is still this host.
 		short, _, _ := strings.Cut(h, ".")
-		if target == h || target == short {
+		if strings.EqualFold(targetShort, short) {
 			return ErrLocalTarget
 		}
 	}
