@@ -32,6 +32,9 @@ func main() {
 	// SIGINT (an operator) end discovery early so the record is still written.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	a := &agent.Agent{
+		// Run as fence_recorder (the symlink make install and the packages
+		// create), storage-fence mode is the default.
+		Name:      os.Args[0],
 		Stdin:     os.Stdin,
 		Stdout:    os.Stdout,
 		Stderr:    os.Stderr,

@@ -18,39 +18,15 @@ import (
 // a failed discovery, a bad configuration or an unwritable log directory
 // is recorded and logged, never turned into a failed fence.
 func (a *Agent) fence(ctx context.Context, rc runConfig, p *options.Parsed, action string) int {
-	oplog, logErr := record.OpenOpLog(rc.cfg.LogDir, rc.cfg.Verbose, a.Stderr)
+	oplog, logger := a.openFenceLog(ctx, rc, p, action)
 	defer oplog.Close()
-	logger := oplog.Logger.With("action", action)
-	if logErr != nil {
-		logger.Error("operational log not writable; logging to stderr only", "error", logErr)
-	}
-	for _, w := range p.Warnings {
-		logger.Warn("ignored input", "problem", w)
-	}
-	for _, w := range rc.warnings {
-		logger.Warn("configuration", "warning", w)
-	}
-	switch {
-	case rc.loadErr:
-		logger.Error("invalid configuration; recording with built-in defaults", "error", rc.err, "log_dir", rc.cfg.LogDir)
-	case rc.err != nil:
-		logger.Error("invalid option values ignored; recording with the configuration", "error", rc.err)
-	}
-
-	// fence-agents apply --delay to off and reboot (the actions that take a
-	// node down), not to on.
-	if d := rc.cfg.Delay; d > 0 && action != "on" {
-		logger.Info("delaying before recording", "delay", d)
-		if err := a.Sleep(ctx, d); err != nil {
-			logger.Warn("delay cut short", "error", err)
-		}
-	}
 
 	ev := record.NewEvent(a.Now(), action)
 	ev.AgentVersion = version.Version
 	ev.RecorderNode = rc.cfg.RecorderNode
 	ev.TargetNode = p.Target()
 	ev.InputWarnings = p.Warnings
+	ev.ConfigWarnings = rc.warnings
 	if rc.err != nil {
 		ev.ConfigError = rc.err.Error()
 	}
@@ -76,6 +52,39 @@ func (a *Agent) fence(ctx context.Context, rc runConfig, p *options.Parsed, acti
 	ev.GFS2Filesystems = ev.Discovery.Filesystems
 	a.write(ctx, &rc.cfg, logger, ev)
 	return ExitOK
+}
+
+// openFenceLog opens the operational log of an on, off or reboot, logs what
+// is wrong with the input and configuration, and waits out --delay before
+// an off or reboot. The returned log is never nil.
+func (a *Agent) openFenceLog(ctx context.Context, rc runConfig, p *options.Parsed, action string) (*record.OpLog, *slog.Logger) {
+	oplog, logErr := record.OpenOpLog(rc.cfg.LogDir, rc.cfg.Verbose, a.Stderr)
+	logger := oplog.Logger.With("action", action)
+	if logErr != nil {
+		logger.Error("operational log not writable; logging to stderr only", "error", logErr)
+	}
+	for _, w := range p.Warnings {
+		logger.Warn("ignored input", "problem", w)
+	}
+	for _, w := range rc.warnings {
+		logger.Warn("configuration", "warning", w)
+	}
+	switch {
+	case rc.loadErr:
+		logger.Error("invalid configuration; recording with built-in defaults", "error", rc.err, "log_dir", rc.cfg.LogDir)
+	case rc.err != nil:
+		logger.Error("invalid option values ignored; recording with the configuration", "error", rc.err)
+	}
+
+	// fence-agents apply --delay to off and reboot (the actions that take a
+	// node down), not to on.
+	if d := rc.cfg.Delay; d > 0 && action != "on" {
+		logger.Info("delaying before recording", "delay", d)
+		if err := a.Sleep(ctx, d); err != nil {
+			logger.Warn("delay cut short", "error", err)
+		}
+	}
+	return oplog, logger
 }
 
 // discover runs the strategy chain, or reports it disabled.

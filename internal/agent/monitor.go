@@ -36,6 +36,11 @@ func (a *Agent) monitor(ctx context.Context, rc runConfig) int {
 			}
 		}
 	}
+	if rc.cfg.StorageFence.Enabled {
+		if err := storageMonitor(rc.cfg.StorageFence, a.Now()); err != nil {
+			fail("storage fence", err)
+		}
+	}
 	if rc.err == nil {
 		for _, c := range a.MonitorChecks {
 			if err := c.Run(ctx, &rc.cfg, logger); err != nil {
