@@ -42,6 +42,7 @@ func TestInstallLayout(t *testing.T) {
 
 	want := map[string]os.FileMode{
 		"usr/sbin/fence_gfs2_recorder":                 0o755,
+		"usr/sbin/fence_recorder":                      os.ModeSymlink | 0o777,
 		"usr/lib/fence_gfs2_recorder":                  os.ModeDir | 0o755,
 		"usr/lib/fence_gfs2_recorder/plugins":          os.ModeDir | 0o755,
 		"usr/share/man/man8/fence_gfs2_recorder.8":     0o644,
@@ -184,4 +185,30 @@ func TestInstallReplacesFormerModules(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	assert.Equal(t, []string{"builtin.wasm"}, names)
+}
+
+// The fence_recorder symlink makes the agent a drop-in for NNF's agent; an
+// existing fence_recorder that is not ours is kept, and uninstall removes
+// only our link.
+func TestInstallFenceRecorderLink(t *testing.T) {
+	root := newDestdir(t)
+	mustMake(t, "install", "DESTDIR="+root)
+	link := filepath.Join(root, "usr/sbin/fence_recorder")
+	target, err := os.Readlink(link)
+	require.NoError(t, err)
+	assert.Equal(t, "fence_gfs2_recorder", target, "relative, so DESTDIR and PREFIX do not matter")
+	mustMake(t, "uninstall", "DESTDIR="+root)
+	_, err = os.Lstat(link)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+
+	root = newDestdir(t)
+	foreign := []byte("#!/usr/bin/python3\n# another fence_recorder\n")
+	require.NoError(t, os.WriteFile(filepath.Join(root, "usr/sbin/fence_recorder"), foreign, 0o755))
+	out := mustMake(t, "install", "DESTDIR="+root)
+	assert.Contains(t, out, "another fence_recorder is installed")
+	got, err := os.ReadFile(filepath.Join(root, "usr/sbin/fence_recorder"))
+	require.NoError(t, err)
+	assert.Equal(t, foreign, got)
+	mustMake(t, "uninstall", "DESTDIR="+root)
+	assert.FileExists(t, filepath.Join(root, "usr/sbin/fence_recorder"))
 }
