@@ -68,6 +68,7 @@ install: build man $(CONFIG_EXAMPLE) ## install into $(DESTDIR)$(PREFIX) (agent 
 	rm -f $(addprefix $(DESTDIR)$(PKGLIBDIR)/plugins/,$(FORMER_PLUGINS:=.wasm))
 	install -m 0644 $(MANPAGE) $(DESTDIR)$(MANDIR)/man8/fence_gfs2_recorder.8
 	install -m 0644 docs/PLUGINS.md $(DESTDIR)$(DOCDIR)/PLUGINS.md
+	install -m 0644 docs/NNF.md $(DESTDIR)$(DOCDIR)/NNF.md
 	install -m 0644 $(LOGROTATE_FILE) $(DESTDIR)$(LOGROTATEDIR)/fence_gfs2_recorder
 	@# Never overwrite an administrator's configuration.
 	@if [ -e $(DESTDIR)$(CONFDIR)/config.yaml ]; then \
@@ -94,7 +95,7 @@ uninstall: ## remove what install put there (keeps logs, a changed config and si
 	if [ "$$(readlink "$$link")" = fence_gfs2_recorder ]; then echo "rm -f $$link"; rm -f "$$link"; fi
 	rm -f $(addprefix $(DESTDIR)$(PKGLIBDIR)/plugins/,$(PLUGINS:=.wasm) $(FORMER_PLUGINS:=.wasm))
 	rm -f $(DESTDIR)$(MANDIR)/man8/fence_gfs2_recorder.8
-	rm -f $(DESTDIR)$(DOCDIR)/PLUGINS.md
+	rm -f $(DESTDIR)$(DOCDIR)/PLUGINS.md $(DESTDIR)$(DOCDIR)/NNF.md
 	rm -f $(DESTDIR)$(LOGROTATEDIR)/fence_gfs2_recorder
 	@if [ -e $(DESTDIR)$(CONFDIR)/config.yaml ]; then \
 		if cmp -s $(CONFIG_EXAMPLE) $(DESTDIR)$(CONFDIR)/config.yaml; then \

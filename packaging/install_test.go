@@ -48,6 +48,7 @@ func TestInstallLayout(t *testing.T) {
 		"usr/share/man/man8/fence_gfs2_recorder.8":     0o644,
 		"usr/share/doc/fence-gfs2-recorder":            os.ModeDir | 0o755,
 		"usr/share/doc/fence-gfs2-recorder/PLUGINS.md": 0o644,
+		"usr/share/doc/fence-gfs2-recorder/NNF.md":     0o644,
 		"etc/fence_gfs2_recorder":                      os.ModeDir | 0o755,
 		"etc/fence_gfs2_recorder/config.yaml":          0o644,
 		"etc/fence_gfs2_recorder/plugins.d":            os.ModeDir | 0o755,
@@ -78,6 +79,7 @@ func TestInstallLayout(t *testing.T) {
 	sameFile(t, filepath.Join(repoRoot, "packaging/logrotate/fence_gfs2_recorder"), filepath.Join(root, "etc/logrotate.d/fence_gfs2_recorder"))
 	sameFile(t, filepath.Join(buildDir, "man/fence_gfs2_recorder.8"), filepath.Join(root, "usr/share/man/man8/fence_gfs2_recorder.8"))
 	sameFile(t, filepath.Join(repoRoot, "docs/PLUGINS.md"), filepath.Join(root, "usr/share/doc/fence-gfs2-recorder/PLUGINS.md"))
+	sameFile(t, filepath.Join(repoRoot, "docs/NNF.md"), filepath.Join(root, "usr/share/doc/fence-gfs2-recorder/NNF.md"))
 	for _, b := range builtins {
 		sameFile(t, filepath.Join(buildDir, "plugins", b+".wasm"), filepath.Join(root, "usr/lib/fence_gfs2_recorder/plugins", b+".wasm"))
 	}

@@ -132,6 +132,7 @@ func TestRpmLayout(t *testing.T) {
 		"l--------- root:root  /usr/sbin/fence_recorder",
 		"drwxr-xr-x root:root  /usr/share/doc/fence-gfs2-recorder",
 		"-rw-r--r-- root:root  /usr/share/doc/fence-gfs2-recorder/PLUGINS.md",
+		"-rw-r--r-- root:root  /usr/share/doc/fence-gfs2-recorder/NNF.md",
 		"-rw-r--r-- root:root  /usr/share/man/man8/fence_gfs2_recorder.8",
 		"drwx------ root:root  /var/cache/fence_gfs2_recorder",
 		"drwxr-x--- root:root  /var/log/gfs2-fencing",
