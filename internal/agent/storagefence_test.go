@@ -254,3 +254,30 @@ func TestStorageFenceBadEnvWarnsInRecord(t *testing.T) {
 	assert.Contains(t, strings.Join(ev.ConfigWarnings, "\n"), "FENCE_TIMEOUT")
 	assert.Empty(t, ev.ConfigError)
 }
+
+// SPEC §7 items 2, 3: fence-agents' argv spellings, '-' and '_' alike.
+func TestStorageFenceArgv(t *testing.T) {
+	s := newSF(t)
+	sos := s.sos(nil)
+	require.Equal(t, 0, s.argv("--nnf-storage-fence", "-o", "off", "-n", "rabbit-compute-4", "--request_dir", s.req,
+		"--response-dir="+s.resp, "--log-dir", s.logDir, "--delay", "0", "-v", "-q", "-D", "/dev/null", "--fence-timeout", "5s"))
+	assert.Len(t, sos.Requests(), 1)
+	assert.Equal(t, "fenced", s.records()[0].Status)
+	require.Equal(t, 0, s.stdin("action=off\nport=rabbit-compute-4\nnnf-storage-fence=1\nrequest-dir="+s.req+
+		"\nresponse-dir="+s.resp+"\nnodeid=3\ndebug=1\n"))
+	assert.Len(t, s.records(), 2)
+	assert.Equal(t, "fenced", s.records()[1].Status)
+	assert.Contains(t, strings.Join(s.records()[1].InputWarnings, "\n"), "nodeid", "unknown keys only warn")
+}
+
+// SPEC §7 item 7: a directory that cannot be created fails the fence,
+// recorded.
+func TestStorageFenceUncreatableDirectory(t *testing.T) {
+	s := newSF(t)
+	file := filepath.Join(t.TempDir(), "plain-file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	require.Equal(t, 1, s.stdin("action=off\nport=rabbit-compute-4\nnnf_storage_fence=1\nrequest_dir="+file+"/requests\nresponse_dir="+s.resp+"\n"))
+	ev := s.records()[0]
+	assert.Equal(t, "error", ev.Status)
+	assert.Contains(t, ev.StorageFence.Error, "not a directory")
+}

@@ -84,6 +84,8 @@ const (
 	ShowConfig    = "show_config"
 	PrintMarkdown = "print_options_markdown"
 
+	Quiet           = "quiet"
+	DebugFile       = "debug_file"
 	NNFStorageFence = "nnf_storage_fence"
 	RequestDir      = "request_dir"
 	ResponseDir     = "response_dir"
@@ -135,6 +137,12 @@ var Table = []Option{
 	{Name: PollInterval, Long: "poll-interval", ArgName: "seconds", Kind: Second, Default: seconds(config.DefaultPollInterval),
 		ConfigKey: "storage_fence.poll_interval", Parse: fenceDuration("storage_fence.poll_interval"),
 		Desc: "Storage-fence mode: safety-net re-check of the answer beside inotify"},
+	// fence-agents' -q and -D, which CIBs and scripts made for
+	// fence_recorder may pass.
+	{Name: Quiet, Short: "q", Long: "quiet", Kind: Boolean,
+		Desc: "Accepted for fence-agents compatibility; no effect (the operational log always goes to log_dir)"},
+	{Name: DebugFile, StdinAliases: []string{"debug"}, Short: "D", Long: "debug-file", ArgName: "file", Kind: String,
+		Desc: "Accepted for fence-agents compatibility; no effect (use verbose for a debug-level operational log)"},
 	{Name: Version, Short: "V", Long: "version", Kind: Boolean, Command: true,
 		Desc: "Display version information and exit"},
 	{Name: Help, Short: "h", Long: "help", Kind: Boolean, Command: true,
