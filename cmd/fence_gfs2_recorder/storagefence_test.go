@@ -155,3 +155,30 @@ func TestBinaryMarkersAndUnfence(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, es)
 }
+
+// Discovery runs with the real wasm strategies while nnf-sos works: with an
+// answer that takes a second, the chain has finished and is in the record.
+func TestBinaryStorageFenceDiscoversBeside(t *testing.T) {
+	if pluginsErr != nil {
+		t.Skip(pluginsErr)
+	}
+	s := newSFEnv(t)
+	s.env = newEnv(t, "commands:\n  kubectl: {path: /nonexistent/kubectl}\n  pcs: {path: /nonexistent/pcs}\n"+
+		"  crm_mon: {path: /nonexistent/crm_mon}\n  cibadmin: {path: /nonexistent/cibadmin}\n")
+	// As the packages do after install: a cold compile alone can outlast
+	// the answer on a loaded machine.
+	code, _, stderr := s.run("", "plugins", "warm")
+	require.Equal(t, 0, code, stderr)
+	fakesos.StartT(t, fakesos.Config{RequestDir: s.req, ResponseDir: s.resp,
+		Behaviour: fakesos.Always(fakesos.Answer{Shape: fakesos.R1, Success: true, Delay: 2 * time.Second})})
+	cmd, errBuf := s.start(s.guide("off"))
+	require.Equal(t, 0, exitCode(t, cmd.Wait()), errBuf.String())
+	ev := s.records()[0]
+	assert.Equal(t, "fenced", ev.Status)
+	assert.True(t, ev.Discovery.Enabled)
+	require.Len(t, ev.Discovery.Attempts, 3, "every strategy ran and ended before the answer")
+	for _, a := range ev.Discovery.Attempts {
+		assert.NotEqual(t, "skipped", string(a.Outcome), "%s: %s (%.0f ms)", a.Strategy, a.Error, a.DurationMS)
+	}
+	assert.Equal(t, []string{"none-detected"}, ev.GFS2Filesystems)
+}
