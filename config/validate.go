@@ -216,8 +216,11 @@ func sortedKeys[V any](m map[string]V) []string {
 const MaxFenceTimeout = storagefence.MaxTimeout
 
 func (sf *StorageFence) validate(p *problems, dirKey func(key, dir string, optional bool)) {
-	for _, e := range sf.problems() {
-		p.add(e.key, e.msg)
+	for key, d := range map[string]time.Duration{"storage_fence.timeout": sf.Timeout,
+		"storage_fence.poll_interval": sf.PollInterval, "storage_fence.cleanup_max_age": sf.CleanupMaxAge} {
+		if msg := checkFenceDuration(key, d); msg != "" {
+			p.add(key, msg)
+		}
 	}
 	dirKey("storage_fence.request_dir", sf.RequestDir, false)
 	dirKey("storage_fence.response_dir", sf.ResponseDir, false)
@@ -226,32 +229,13 @@ func (sf *StorageFence) validate(p *problems, dirKey func(key, dir string, optio
 	}
 }
 
-type keyProblem struct{ key, msg string }
-
-// problems are the range checks of the durations, shared with the
-// environment layer, which drops a bad value with a warning instead.
-func (sf *StorageFence) problems() []keyProblem {
-	var out []keyProblem
-	if msg := checkFenceDuration("storage_fence.timeout", sf.Timeout); msg != "" {
-		out = append(out, keyProblem{"storage_fence.timeout", msg})
-	}
-	if msg := checkFenceDuration("storage_fence.poll_interval", sf.PollInterval); msg != "" {
-		out = append(out, keyProblem{"storage_fence.poll_interval", msg})
-	}
-	if msg := checkFenceDuration("storage_fence.cleanup_max_age", sf.CleanupMaxAge); msg != "" {
-		out = append(out, keyProblem{"storage_fence.cleanup_max_age", msg})
-	}
-	return out
-}
-
-// checkFenceDuration is "" when d is a valid value for key.
+// checkFenceDuration is "" when d is a valid value for key: positive, and
+// for the waits at most MaxFenceTimeout (cleanup_max_age has no ceiling).
 func checkFenceDuration(key string, d time.Duration) string {
 	switch {
 	case d <= 0:
 		return fmt.Sprintf("%s must be positive", d)
-	case key == "storage_fence.timeout" && d > MaxFenceTimeout:
-		return fmt.Sprintf("%s is more than %s", d, MaxFenceTimeout)
-	case key == "storage_fence.poll_interval" && d > MaxFenceTimeout:
+	case key != "storage_fence.cleanup_max_age" && d > MaxFenceTimeout:
 		return fmt.Sprintf("%s is more than %s", d, MaxFenceTimeout)
 	}
 	return ""

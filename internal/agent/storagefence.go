@@ -245,9 +245,13 @@ func (a *Agent) storageStatus(rc runConfig, p *options.Parsed) int {
 	return ExitOK
 }
 
-// storageList prints the configured plug, else the configured hosts.
+// storageList prints the configured plug (or port), else the configured hosts.
 func (a *Agent) storageList(rc runConfig, p *options.Parsed) int {
-	if t := p.StorageTarget(); t != "" && p.Values[options.Nodename] != t {
+	t := p.Values[options.Plug]
+	if t == "" {
+		t = p.Values[options.Port]
+	}
+	if t != "" {
 		if storagefence.CheckTarget(t) != nil {
 			a.errorf("list: the configured plug is not a usable node name")
 			return ExitGenericError

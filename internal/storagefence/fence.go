@@ -2,8 +2,9 @@ package storagefence
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -105,7 +106,7 @@ func Fence(ctx context.Context, p Params) Record {
 	rec.Outcome, rec.Success = res.Outcome, res.Success
 	rec.Message, rec.ActionPerformed, rec.Status = res.Message, res.ActionPerformed, res.Status
 	if res.Answered {
-		rec.ResponseFile = w.dir + "/" + req.Basename()
+		rec.ResponseFile = filepath.Join(w.dir, req.Basename())
 	}
 	if res.Err != nil {
 		rec.Error = res.Err.Error()
@@ -114,7 +115,7 @@ func Fence(ctx context.Context, p Params) Record {
 		gone, err := Withdraw(path)
 		rec.Withdrawn = gone
 		if err != nil {
-			rec.Error = errors.Join(errors.New(rec.Error), fmt.Errorf("withdraw request: %w", err)).Error()
+			rec.Error = strings.TrimPrefix(rec.Error+"; withdraw request: "+err.Error(), "; ")
 		}
 	}
 	return rec
