@@ -140,9 +140,12 @@ func TestStorageFenceRefusesTargets(t *testing.T) {
 		assert.NotEmpty(t, evs[0].TargetNodeProblem)
 		assert.Empty(t, s.requestFiles(), port)
 	}
+	// SPEC §7 item 5: no action means reboot; no target, nothing written.
 	s := newSF(t)
-	require.Equal(t, 1, s.stdin("action=off\nnnf_storage_fence=1\nrequest_dir="+s.req+"\n"))
+	require.Equal(t, 1, s.stdin("nnf_storage_fence=1\nrequest_dir="+s.req+"\n"))
 	assert.Equal(t, "refused", s.records()[0].Status, "no target at all")
+	assert.Equal(t, "reboot", s.records()[0].Action)
+	assert.Empty(t, s.requestFiles())
 }
 
 // SPEC §7 item 24 (and 4, 25, 26 for side effects): no action but off and
@@ -280,4 +283,26 @@ func TestStorageFenceUncreatableDirectory(t *testing.T) {
 	ev := s.records()[0]
 	assert.Equal(t, "error", ev.Status)
 	assert.Contains(t, ev.StorageFence.Error, "not a directory")
+}
+
+// SPEC §7 item 26: validate-all checks the parameters, the port included.
+func TestStorageFenceValidateAll(t *testing.T) {
+	s := newSF(t)
+	require.Equal(t, 0, s.fence("validate-all", ""))
+	require.Equal(t, 1, s.stdin("action=validate-all\nport=rabbit-node-1\nnnf_storage_fence=1\n"), "the rabbit itself")
+	assert.Contains(t, s.stderr.String(), "rabbit's own GFS2 storage")
+	require.Equal(t, 1, s.stdin("action=validate-all\nport=c1\nnnf_storage_fence=1\nfence_timeout=0\n"))
+	assert.Empty(t, s.requestFiles())
+}
+
+// SPEC §7 item 28: a log directory that cannot take the record does not
+// change the fence's exit code; the record goes to stderr and syslog.
+func TestStorageFenceUnwritableLogKeepsExitCode(t *testing.T) {
+	s := newSF(t)
+	s.sos(nil)
+	notADir := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(notADir, nil, 0o644))
+	require.Equal(t, 0, s.fence("off", "log_dir="+notADir+"/logs\n"))
+	require.NotEmpty(t, s.syslog)
+	assert.Contains(t, s.syslog[0], `"status":"fenced"`)
 }
