@@ -285,8 +285,8 @@ func TestStorageFenceUnderFenced(t *testing.T) {
 			assert.Equal(t, "timeout", rec.StorageFence.Outcome)
 			assert.Nil(t, rec.StorageFence.Success)
 			// Its deadline counts from the agent's start; the wait begins
-			// once the request is published, a little later.
-			assert.GreaterOrEqual(t, rec.StorageFence.WaitMS, float64((sfAgentTimeout-1)*1000), "it waited out its timeout")
+			// once the request is published, later on a loaded machine.
+			assert.GreaterOrEqual(t, rec.StorageFence.WaitMS, float64(sfAgentTimeout*1000)*0.75, "it waited out its timeout")
 			assert.Less(t, rec.StorageFence.WaitMS, float64(sfPcmkTimeout*1000), "the agent gave up, fenced did not kill it")
 		}
 		for _, q := range reqs {
