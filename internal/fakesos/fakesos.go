@@ -18,7 +18,9 @@
 //
 // Each answer can be delayed, say success or failure with any message, be
 // written partially in place and completed after a pause, be withheld
-// (silence), or be written under another request's name.
+// (silence), be written under another request's name, or leave its request
+// behind. Stopping a Responder and starting another on the same directories
+// is a node-manager restart: its startup scan answers what was left.
 //
 //	r := fakesos.StartT(t, fakesos.Config{RequestDir: req, ResponseDir: resp,
 //		Behaviour: fakesos.Always(fakesos.Answer{Shape: fakesos.R1, Success: true})})
@@ -113,6 +115,9 @@ type Answer struct {
 	// As answers under this basename instead of the request's: a response
 	// meant for another request.
 	As string
+	// KeepRequest leaves the request in place after answering: nnf-sos
+	// stopped between writing the response and deleting the request.
+	KeepRequest bool
 }
 
 // Always answers every request the same way.
@@ -320,6 +325,9 @@ func (r *Responder) process(ctx context.Context, path string, scanned bool) {
 			// nnf-sos keeps the request when its response could not be
 			// written.
 			r.logf("answer %s: %v", resp.File, resp.Err)
+			return
+		}
+		if a.KeepRequest {
 			return
 		}
 		if err := os.Remove(req.Path); err != nil {

@@ -394,3 +394,31 @@ func TestStartNeedsBothDirs(t *testing.T) {
 	_, err := fakesos.Start(t.Context(), fakesos.Config{RequestDir: t.TempDir()})
 	assert.Error(t, err)
 }
+
+func TestKeepRequest(t *testing.T) {
+	d := newDirs(t)
+	r := start(t, d, fakesos.Always(fakesos.Answer{Shape: fakesos.R1, Success: true, KeepRequest: true}))
+	p := publish(t, d.req, name1, requestJSON(id1, "rabbit-compute-3"))
+	waitFile(t, filepath.Join(d.resp, name1))
+	waitResponses(t, r, 1)
+	assert.FileExists(t, p, "stopped before deleting the request")
+}
+
+// A node manager that was down answers, at its restart, every request still
+// there: the reason an agent withdraws the request it gave up on.
+func TestRestartAnswersLeftovers(t *testing.T) {
+	d := newDirs(t)
+	down := start(t, d, fakesos.Always(fakesos.Answer{Silent: true}))
+	publish(t, d.req, name1, requestJSON(id1, "rabbit-compute-3"))
+	withdrawn := publish(t, d.req, name2, requestJSON(id2, "rabbit-compute-4"))
+	waitRequests(t, down, 2)
+	down.Stop()
+	require.NoError(t, os.Remove(withdrawn))
+
+	up := start(t, d, nil)
+	waitFile(t, filepath.Join(d.resp, name1))
+	seen := up.Requests()
+	require.Len(t, seen, 1)
+	assert.True(t, seen[0].Scanned)
+	assert.NoFileExists(t, filepath.Join(d.resp, name2))
+}
