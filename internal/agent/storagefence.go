@@ -47,9 +47,17 @@ const unansweredFactor = 2
 
 // storageMode decides the mode and records it in cfg, so that checks
 // handed the configuration (pairing) see it.
+//
+// A nnf_storage_fence value that does not parse turns the mode on: the
+// device asked for something, and a real fence attempt that may fail is
+// safe where a recorder's unconditional success would not be.
 func (a *Agent) storageMode(p *options.Parsed, rc *runConfig) bool {
 	on := rc.cfg.StorageFence.Enabled
-	explicit := p.Has(options.NNFStorageFence) || (rc.sources != nil && rc.sources["storage_fence.enabled"] != config.SourceDefault)
+	explicit := rc.sources != nil && rc.sources["storage_fence.enabled"] != config.SourceDefault
+	if v, given := p.Values[options.NNFStorageFence]; given {
+		b, err := options.ParseBool(v)
+		on, explicit = b || err != nil, true
+	}
 	if !explicit && filepath.Base(a.Name) == StorageFenceName {
 		on = true
 	}

@@ -306,3 +306,15 @@ func TestStorageFenceUnwritableLogKeepsExitCode(t *testing.T) {
 	require.NotEmpty(t, s.syslog)
 	assert.Contains(t, s.syslog[0], `"status":"fenced"`)
 }
+
+// A mode switch that does not parse never leaves a recorder that succeeds
+// without fencing: the fence goes to nnf-sos, and the bad value is recorded.
+func TestStorageFenceUnparsableSwitchFencesForReal(t *testing.T) {
+	s := newSF(t)
+	sos := s.sos(nil)
+	require.Equal(t, 0, s.stdin("action=off\nport=rabbit-compute-4\nnnf_storage_fence=ture\nrequest_dir="+s.req+"\nresponse_dir="+s.resp+"\n"))
+	assert.Len(t, sos.Requests(), 1)
+	ev := s.records()[0]
+	assert.Equal(t, "fenced", ev.Status)
+	assert.Contains(t, ev.ConfigError, "nnf_storage_fence")
+}
