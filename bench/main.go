@@ -28,9 +28,11 @@ func main() {
 	coldRuns := flag.Int("cold-runs", 5, "runs of the empty-cache scenario")
 	storm := flag.Int("storm", 64, "agents started at once in the storm scenario")
 	out := flag.String("out", "", "also write the report to this file")
-	only := flag.String("only", "", "comma-separated steps to run (baselines,1,3,4,5,6,D,P,7); empty: all")
+	only := flag.String("only", "", "comma-separated steps to run (baselines,1,3,4,5,6,D,R,P,7,S,F: F is storage fencing); empty: all")
+	sfRuns := flag.Int("sf-latency-runs", 200, "runs of the storage-fence rename-to-exit scenario (p99 needs many)")
+	upstream := flag.String("upstream-fence-recorder", os.Getenv(UpstreamEnv), "upstream fence_recorder.py for the storage-fence comparison (default $"+UpstreamEnv+"; none: those rows are skipped)")
 	flag.Parse()
-	if err := run(*binDir, *runs, *coldRuns, *storm, *out, *only); err != nil {
+	if err := run(*binDir, *runs, *coldRuns, *storm, *out, *only, sfOptions{latencyRuns: *sfRuns, upstream: *upstream}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

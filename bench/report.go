@@ -14,6 +14,10 @@ func (l *lab) report(runs int) string {
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "Measured %s on %s (%d CPUs, %s/%s, %s), %d runs per warm scenario after one warm-up run.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, loadavg(), runs)
+	if len(l.results) == 0 { // -only F
+		l.sf.report(&b)
+		return b.String()
+	}
 	py := l.find("baseline: python3 imports")
 	b.WriteString("| scenario | runs | wall median [min–max] ms | CPU median ms | peak RSS median [max] MiB | wall ÷ Python start-up |\n|---|---|---|---|---|---|\n")
 	for _, st := range l.results {
@@ -67,6 +71,7 @@ func (l *lab) report(runs int) string {
 		r := msf(on.wall[0]) / msf(off.wall[0])
 		fmt.Fprintf(&b, "* reporting on ÷ off ≤ 1.02 (time fenced waits, R1 ÷ R0 medians): %.3f: %s\n", r, met(r <= 1.02))
 	}
+	l.sf.report(&b)
 	return b.String()
 }
 

@@ -33,9 +33,16 @@ type lab struct {
 	kubectl  string // "" without /usr/bin/kubectl
 	results  []stats
 	notes    []string
+	sf       *sfResult
 }
 
-func run(binDir string, runs, coldRuns, storm int, out, only string) error {
+// sfOptions configures the storage-fence scenarios (bench/storagefence.go).
+type sfOptions struct {
+	latencyRuns int
+	upstream    string
+}
+
+func run(binDir string, runs, coldRuns, storm int, out, only string, sf sfOptions) error {
 	l := &lab{agent: mustAbs(filepath.Join(binDir, "fence_gfs2_recorder")), plugins: mustAbs(filepath.Join(binDir, "plugins"))}
 	for _, f := range []string{l.agent, filepath.Join(l.plugins, "builtin.wasm"), kubectlFound, pcmkScenario} {
 		if _, err := os.Stat(f); err != nil {
@@ -94,6 +101,7 @@ func run(binDir string, runs, coldRuns, storm int, out, only string) error {
 		{"P", func() error { return l.partition(runs) }},
 		{"7", func() error { return l.storm(storm) }},
 		{"S", func() error { return l.coldStorm(storm) }},
+		{"F", func() error { return l.storageFence(runs, sf.latencyRuns, sf.upstream) }},
 	}
 	selected := strings.Split(only, ",")
 	for _, s := range steps {

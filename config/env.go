@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Environment variable names.
 const (
@@ -20,6 +23,34 @@ var legacyEnv = map[string]string{
 	"KUBECTL_CMD":            "commands.kubectl.path",
 	"PCS_CMD":                "commands.pcs.path",
 	"LOG_DIR":                "log_dir",
+}
+
+// storageEnv are the names nnf-sos (the directories) and the upstream
+// fence_recorder agent (the waits) read. As upstream does, a value that
+// does not parse is dropped with a warning and the lower layer's value is
+// used: a typo in pacemaker-fenced's environment must not stop a fence.
+var storageEnv = map[string]string{
+	"NNF_FENCE_REQUEST_DIR":  "storage_fence.request_dir",
+	"NNF_FENCE_RESPONSE_DIR": "storage_fence.response_dir",
+	"FENCE_TIMEOUT":          "storage_fence.timeout",
+	"POLL_INTERVAL":          "storage_fence.poll_interval",
+	"CLEANUP_MAX_AGE":        "storage_fence.cleanup_max_age",
+}
+
+// checkStorageEnv is "" when value is usable for key.
+func checkStorageEnv(key, value string) string {
+	switch key {
+	case "storage_fence.request_dir", "storage_fence.response_dir":
+		if !strings.HasPrefix(value, "/") || hasControl(value) {
+			return fmt.Sprintf("%q is not an absolute path", value)
+		}
+		return ""
+	}
+	_, err := CheckFenceDuration(key, value)
+	if err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 // dedupEnviron keeps the first of duplicate names, as os.Getenv does, and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/knadh/koanf/parsers/yaml"
@@ -82,13 +83,13 @@ func fixed(label string) func(string) string { return func(string) string { retu
 // the option layer is bad (the caller has its own fallback for that).
 func Load(opts LoadOptions) (*Loaded, error) {
 	environ, envMap := dedupEnviron(opts.Environ)
-	layers, file, err := readLayers(opts, environ, envMap)
+	layers, file, envWarnings, err := readLayers(opts, environ, envMap)
 	if err != nil {
 		return nil, err
 	}
 	var discarded Errors
 	for pass := 0; ; pass++ {
-		loaded, probs, err := build(layers, envMap, opts.OverrideLayer)
+		loaded, probs, err := build(layers, envMap, opts.OverrideLayer, envWarnings)
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +113,8 @@ func Load(opts LoadOptions) (*Loaded, error) {
 const maxDiscardPasses = 8
 
 // build merges, decodes and validates the layers once.
-func build(layers []layer, envMap map[string]string, optionLayer string) (*Loaded, Errors, error) {
+// envWarnings are the environment values ignored while reading the layers.
+func build(layers []layer, envMap map[string]string, optionLayer string, envWarnings []string) (*Loaded, Errors, error) {
 	flat, sources, err := mergeLayers(layers)
 	if err != nil {
 		return nil, nil, err
@@ -120,7 +122,7 @@ func build(layers []layer, envMap map[string]string, optionLayer string) (*Loade
 	p := &problems{source: sources.ofSection}
 	d := decoder{p: p}
 	cfg := d.decode(flat)
-	warnings := resolveCommands(&cfg, envMap)
+	warnings := append(slices.Clone(envWarnings), resolveCommands(&cfg, envMap)...)
 	if cfg.Discovery.Enabled && len(cfg.Discovery.Order) == 0 {
 		warnings = append(warnings, `discovery.order is empty: every fence records ["none-detected"]; set discovery.enabled=false to say so on purpose`)
 	}
@@ -168,10 +170,10 @@ func highestLayerWith(layers []layer, key string) int {
 
 // readLayers loads each layer into its own koanf instance, lowest first.
 // file is the YAML file read, "" if none.
-func readLayers(opts LoadOptions, environ []string, envMap map[string]string) (layers []layer, file string, err error) {
+func readLayers(opts LoadOptions, environ []string, envMap map[string]string) (layers []layer, file string, warnings []string, err error) {
 	defaults := koanf.New(".")
 	if err := defaults.Load(mapProvider(toMap(Defaults())), nil); err != nil {
-		return nil, "", fmt.Errorf("config defaults: %w", err)
+		return nil, "", nil, fmt.Errorf("config defaults: %w", err)
 	}
 	layers = []layer{{k: defaults, source: fixed(SourceDefault)}}
 
@@ -184,21 +186,21 @@ func readLayers(opts LoadOptions, environ []string, envMap map[string]string) (l
 	}
 	if opts.File != "" && opts.OverrideLayer == SourceStdin {
 		if err := CheckStdinConfigFile(opts.File); err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 	}
 	fileK, err := loadFile(path, explicit)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if fileK != nil {
 		file = path
 		layers = append(layers, layer{k: fileK, source: fixed("file:" + path)})
 	}
 
-	envLayers, err := loadEnv(environ, layers)
+	envLayers, warnings, err := loadEnv(environ, layers)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	layers = append(layers, envLayers...)
 
@@ -209,12 +211,12 @@ func readLayers(opts LoadOptions, environ []string, envMap map[string]string) (l
 		}
 		k := koanf.New(".")
 		if err := k.Load(confmap.Provider(opts.Overrides, "."), nil); err != nil {
-			return nil, "", fmt.Errorf("config %s options: %w", label, err)
+			return nil, "", nil, fmt.Errorf("config %s options: %w", label, err)
 		}
 		splitCommandLines(k, nil)
 		layers = append(layers, layer{k, fixed(label), true})
 	}
-	return layers, file, nil
+	return layers, file, warnings, nil
 }
 
 // mergeLayers merges the layers with koanf (maps key by key; leaves and
@@ -301,7 +303,8 @@ func loadFile(path string, explicit bool) (*koanf.Koanf, error) {
 
 // loadEnv builds the two environment layers: the reference agent's names,
 // then the FENCE_GFS2_RECORDER_ names, which win.
-func loadEnv(environ []string, lower []layer) ([]layer, error) {
+func loadEnv(environ []string, lower []layer) ([]layer, []string, error) {
+	var warnings []string
 	var commands, strategies []string
 	for _, l := range lower {
 		for _, key := range l.k.Keys() {
@@ -325,6 +328,13 @@ func loadEnv(environ []string, lower []layer) ([]layer, error) {
 		EnvironFunc: environFunc,
 		TransformFunc: func(name, value string) (string, any) {
 			key, ok := legacyEnv[name]
+			if sk, storage := storageEnv[name]; storage && value != "" {
+				if msg := checkStorageEnv(sk, value); msg != "" {
+					warnings = append(warnings, fmt.Sprintf("environment %s ignored: %s; using the configured or default %s", name, msg, sk))
+					return "", nil
+				}
+				key, ok = sk, true
+			}
 			if !ok || value == "" {
 				return "", nil
 			}
@@ -333,7 +343,7 @@ func loadEnv(environ []string, lower []layer) ([]layer, error) {
 		},
 	}), nil)
 	if err != nil {
-		return nil, fmt.Errorf("config environment: %w", err)
+		return nil, nil, fmt.Errorf("config environment: %w", err)
 	}
 	splitCommandLines(legacy, legacySrc)
 
@@ -353,14 +363,14 @@ func loadEnv(environ []string, lower []layer) ([]layer, error) {
 		},
 	}), nil)
 	if err != nil {
-		return nil, fmt.Errorf("config environment: %w", err)
+		return nil, nil, fmt.Errorf("config environment: %w", err)
 	}
 	splitCommandLines(prefixed, prefixedSrc)
 
 	lookup := func(src map[string]string) func(string) string {
 		return func(key string) string { return src[key] }
 	}
-	return []layer{{k: legacy, source: lookup(legacySrc)}, {k: prefixed, source: lookup(prefixedSrc)}}, nil
+	return []layer{{k: legacy, source: lookup(legacySrc)}, {k: prefixed, source: lookup(prefixedSrc)}}, warnings, nil
 }
 
 // splitCommandLines turns a command line typed into the environment or an

@@ -43,6 +43,11 @@ func toMap(c Config) map[string]any {
 		"allowed_stdin_paths": cloneList(c.AllowedStdinPaths),
 		"reporting":           reporting,
 		"metrics":             metrics,
+		"storage_fence": map[string]any{
+			"enabled": c.StorageFence.Enabled, "request_dir": c.StorageFence.RequestDir,
+			"response_dir": c.StorageFence.ResponseDir, "timeout": c.StorageFence.Timeout,
+			"poll_interval": c.StorageFence.PollInterval, "cleanup_max_age": c.StorageFence.CleanupMaxAge,
+		},
 	}
 }
 
@@ -98,6 +103,12 @@ func leaves(c *Config) []leaf {
 	add("discovery.hedge_after", formatDuration(c.Discovery.HedgeAfter))
 	add("safety.pairing_check", strconv.FormatBool(c.Safety.PairingCheck))
 	add("allowed_stdin_paths", formatList(c.AllowedStdinPaths))
+	add("storage_fence.enabled", strconv.FormatBool(c.StorageFence.Enabled))
+	add("storage_fence.request_dir", strconv.Quote(c.StorageFence.RequestDir))
+	add("storage_fence.response_dir", strconv.Quote(c.StorageFence.ResponseDir))
+	add("storage_fence.timeout", formatDuration(c.StorageFence.Timeout))
+	add("storage_fence.poll_interval", formatDuration(c.StorageFence.PollInterval))
+	add("storage_fence.cleanup_max_age", formatDuration(c.StorageFence.CleanupMaxAge))
 	for name, cmd := range c.Commands {
 		k := "commands." + name + "."
 		add(k+"path", strconv.Quote(cmd.Path))

@@ -50,9 +50,28 @@ type Config struct {
 
 	// AllowedStdinPaths are prefixes a path from stdin may point under
 	// although they are system trees (/etc, /usr, ...; see stdinpaths.go).
-	AllowedStdinPaths []string  `koanf:"allowed_stdin_paths"`
-	Reporting         Reporting `koanf:"reporting"` // reporters and their spool (reporting.go)
-	Metrics           Metrics   `koanf:"metrics"`   // node_exporter textfile
+	AllowedStdinPaths []string     `koanf:"allowed_stdin_paths"`
+	Reporting         Reporting    `koanf:"reporting"` // reporters and their spool (reporting.go)
+	Metrics           Metrics      `koanf:"metrics"`   // node_exporter textfile
+	StorageFence      StorageFence `koanf:"storage_fence"`
+}
+
+// StorageFence is the mode in which the agent is a real fence device: it
+// asks nnf-sos (on this rabbit) to cut the target's GFS2 storage through the
+// fence request/response directories, and succeeds only when nnf-sos says so.
+type StorageFence struct {
+	Enabled     bool   `koanf:"enabled"`
+	RequestDir  string `koanf:"request_dir"`
+	ResponseDir string `koanf:"response_dir"`
+	// Timeout is the longest wait for nnf-sos's answer; keep it below the
+	// device's pcmk_off_timeout/pcmk_reboot_timeout so the agent, not
+	// Pacemaker's kill, ends a silent fence and the failure is recorded.
+	Timeout time.Duration `koanf:"timeout"`
+	// PollInterval is the safety-net re-check beside inotify.
+	PollInterval time.Duration `koanf:"poll_interval"`
+	// CleanupMaxAge: requests of this protocol older than this (and than
+	// the longest wait) are stale and removed before a new fence.
+	CleanupMaxAge time.Duration `koanf:"cleanup_max_age"`
 }
 
 // Discovery controls the strategy chain.
@@ -125,6 +144,16 @@ const (
 	// DefaultKubectlCacheDir keeps kubectl's API discovery cache across fences.
 	DefaultKubectlCacheDir = DefaultCacheDir + "/kube"
 
+	// The directories nnf-sos watches by default: /localdisk is persistent
+	// on every rabbit and mounted at the same path into the node manager.
+	DefaultRequestDir  = "/localdisk/fence-recorder/requests"
+	DefaultResponseDir = "/localdisk/fence-recorder/responses"
+	// DefaultFenceTimeout stays below Pacemaker's 60 s default action
+	// timeout, so a silent nnf-sos ends in the agent's own recorded failure.
+	DefaultFenceTimeout  = 45 * time.Second
+	DefaultPollInterval  = 1 * time.Second
+	DefaultCleanupMaxAge = 300 * time.Second
+
 	DefaultStrategyTimeout = 5 * time.Second
 	DefaultBudget          = 15 * time.Second
 	// DefaultFenceWait bounds what a fence waits for discovery: every GFS2
@@ -181,5 +210,7 @@ func Defaults() Config {
 		Safety:            Safety{PairingCheck: true},
 		AllowedStdinPaths: []string{},
 		Reporting:         defaultReporting(),
+		StorageFence: StorageFence{RequestDir: DefaultRequestDir, ResponseDir: DefaultResponseDir,
+			Timeout: DefaultFenceTimeout, PollInterval: DefaultPollInterval, CleanupMaxAge: DefaultCleanupMaxAge},
 	}
 }

@@ -1,12 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/storagefence"
 )
 
 // Limits checked by Validate.
@@ -70,6 +73,8 @@ func (c *Config) validate(p *problems) {
 	if c.Delay < 0 || c.Delay > MaxDelay {
 		p.add("delay", fmt.Sprintf("%s is out of range (0 to %s)", c.Delay, MaxDelay))
 	}
+
+	c.StorageFence.validate(p, dirKey)
 
 	if c.Discovery.Budget <= 0 {
 		p.add("discovery.budget", fmt.Sprintf("%s must be positive", c.Discovery.Budget))
@@ -223,4 +228,47 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// MaxFenceTimeout bounds storage_fence.timeout. It is also the floor of the
+// stale-request cleanup (storagefence.MaxTimeout): no agent waits longer.
+const MaxFenceTimeout = storagefence.MaxTimeout
+
+func (sf *StorageFence) validate(p *problems, dirKey func(key, dir string, optional bool)) {
+	for key, d := range map[string]time.Duration{"storage_fence.timeout": sf.Timeout,
+		"storage_fence.poll_interval": sf.PollInterval, "storage_fence.cleanup_max_age": sf.CleanupMaxAge} {
+		if msg := checkFenceDuration(key, d); msg != "" {
+			p.add(key, msg)
+		}
+	}
+	dirKey("storage_fence.request_dir", sf.RequestDir, false)
+	dirKey("storage_fence.response_dir", sf.ResponseDir, false)
+	if sf.RequestDir != "" && filepath.Clean(sf.RequestDir) == filepath.Clean(sf.ResponseDir) {
+		p.add("storage_fence.response_dir", "must differ from storage_fence.request_dir (nnf-sos would read answers as requests)")
+	}
+}
+
+// checkFenceDuration is "" when d is a valid value for key: positive, and
+// for the waits at most MaxFenceTimeout (cleanup_max_age has no ceiling).
+func checkFenceDuration(key string, d time.Duration) string {
+	switch {
+	case d <= 0:
+		return fmt.Sprintf("%s must be positive", d)
+	case key != "storage_fence.cleanup_max_age" && d > MaxFenceTimeout:
+		return fmt.Sprintf("%s is more than %s", d, MaxFenceTimeout)
+	}
+	return ""
+}
+
+// CheckFenceDuration parses and checks a value for one of the
+// storage_fence durations (seconds or Go syntax), for the option layer.
+func CheckFenceDuration(key, v string) (time.Duration, error) {
+	d, err := parseDuration(v)
+	if err != nil {
+		return 0, err
+	}
+	if msg := checkFenceDuration(key, d); msg != "" {
+		return 0, errors.New(msg)
+	}
+	return d, nil
 }

@@ -3,7 +3,7 @@
 # or when apt cannot install the pacemaker stack. `go test ./...` runs it too.
 .PHONY: e2e e2e-bench
 
-e2e: ## run the agent under real pacemaker-fenced (root; ~2.5 min)
+e2e: ## run the agent under real pacemaker-fenced (root; ~3.5 min)
 	@mkdir -p $(BIN)
 	@{ $(GO) test -count=1 -v ./test/e2e/ 2>&1; echo $$? >$(BIN)/e2e.rc; } | tee $(BIN)/e2e.log
 	@if grep -q 'E2E SKIPPED' $(BIN)/e2e.log; then \

@@ -56,10 +56,19 @@ install: build man $(CONFIG_EXAMPLE) ## install into $(DESTDIR)$(PREFIX) (agent 
 	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PKGLIBDIR)/plugins $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/plugins.d $(DESTDIR)$(LOGROTATEDIR)
 	install -m 0755 $(AGENT) $(DESTDIR)$(SBINDIR)/fence_gfs2_recorder
+	@# Run as fence_recorder (NNF's agent name), the agent is a storage fence
+	@# (docs/NNF.md). Another agent's fence_recorder is never replaced.
+	@link=$(DESTDIR)$(SBINDIR)/fence_recorder; \
+	if { [ -e "$$link" ] || [ -L "$$link" ]; } && [ "$$(readlink "$$link")" != fence_gfs2_recorder ]; then \
+		echo "keeping $$link: another fence_recorder is installed; remove it to use this agent as fence_recorder (docs/NNF.md)" >&2; \
+	else \
+		echo "ln -sfn fence_gfs2_recorder $$link"; ln -sfn fence_gfs2_recorder "$$link"; \
+	fi
 	install -m 0644 $(WASM) $(DESTDIR)$(PKGLIBDIR)/plugins/
 	rm -f $(addprefix $(DESTDIR)$(PKGLIBDIR)/plugins/,$(FORMER_PLUGINS:=.wasm))
 	install -m 0644 $(MANPAGE) $(DESTDIR)$(MANDIR)/man8/fence_gfs2_recorder.8
 	install -m 0644 docs/PLUGINS.md $(DESTDIR)$(DOCDIR)/PLUGINS.md
+	install -m 0644 docs/NNF.md $(DESTDIR)$(DOCDIR)/NNF.md
 	install -m 0644 $(LOGROTATE_FILE) $(DESTDIR)$(LOGROTATEDIR)/fence_gfs2_recorder
 	@# Never overwrite an administrator's configuration.
 	@if [ -e $(DESTDIR)$(CONFDIR)/config.yaml ]; then \
@@ -82,9 +91,11 @@ install: build man $(CONFIG_EXAMPLE) ## install into $(DESTDIR)$(PREFIX) (agent 
 # site strategies in plugins.d (and so plugins.d and the config directory).
 uninstall: ## remove what install put there (keeps logs, a changed config and site strategies)
 	rm -f $(DESTDIR)$(SBINDIR)/fence_gfs2_recorder
+	@link=$(DESTDIR)$(SBINDIR)/fence_recorder; \
+	if [ "$$(readlink "$$link")" = fence_gfs2_recorder ]; then echo "rm -f $$link"; rm -f "$$link"; fi
 	rm -f $(addprefix $(DESTDIR)$(PKGLIBDIR)/plugins/,$(PLUGINS:=.wasm) $(FORMER_PLUGINS:=.wasm))
 	rm -f $(DESTDIR)$(MANDIR)/man8/fence_gfs2_recorder.8
-	rm -f $(DESTDIR)$(DOCDIR)/PLUGINS.md
+	rm -f $(DESTDIR)$(DOCDIR)/PLUGINS.md $(DESTDIR)$(DOCDIR)/NNF.md
 	rm -f $(DESTDIR)$(LOGROTATEDIR)/fence_gfs2_recorder
 	@if [ -e $(DESTDIR)$(CONFDIR)/config.yaml ]; then \
 		if cmp -s $(CONFIG_EXAMPLE) $(DESTDIR)$(CONFDIR)/config.yaml; then \

@@ -42,11 +42,13 @@ func TestInstallLayout(t *testing.T) {
 
 	want := map[string]os.FileMode{
 		"usr/sbin/fence_gfs2_recorder":                 0o755,
+		"usr/sbin/fence_recorder":                      os.ModeSymlink | 0o777,
 		"usr/lib/fence_gfs2_recorder":                  os.ModeDir | 0o755,
 		"usr/lib/fence_gfs2_recorder/plugins":          os.ModeDir | 0o755,
 		"usr/share/man/man8/fence_gfs2_recorder.8":     0o644,
 		"usr/share/doc/fence-gfs2-recorder":            os.ModeDir | 0o755,
 		"usr/share/doc/fence-gfs2-recorder/PLUGINS.md": 0o644,
+		"usr/share/doc/fence-gfs2-recorder/NNF.md":     0o644,
 		"etc/fence_gfs2_recorder":                      os.ModeDir | 0o755,
 		"etc/fence_gfs2_recorder/config.yaml":          0o644,
 		"etc/fence_gfs2_recorder/plugins.d":            os.ModeDir | 0o755,
@@ -77,6 +79,7 @@ func TestInstallLayout(t *testing.T) {
 	sameFile(t, filepath.Join(repoRoot, "packaging/logrotate/fence_gfs2_recorder"), filepath.Join(root, "etc/logrotate.d/fence_gfs2_recorder"))
 	sameFile(t, filepath.Join(buildDir, "man/fence_gfs2_recorder.8"), filepath.Join(root, "usr/share/man/man8/fence_gfs2_recorder.8"))
 	sameFile(t, filepath.Join(repoRoot, "docs/PLUGINS.md"), filepath.Join(root, "usr/share/doc/fence-gfs2-recorder/PLUGINS.md"))
+	sameFile(t, filepath.Join(repoRoot, "docs/NNF.md"), filepath.Join(root, "usr/share/doc/fence-gfs2-recorder/NNF.md"))
 	for _, b := range builtins {
 		sameFile(t, filepath.Join(buildDir, "plugins", b+".wasm"), filepath.Join(root, "usr/lib/fence_gfs2_recorder/plugins", b+".wasm"))
 	}
@@ -184,4 +187,30 @@ func TestInstallReplacesFormerModules(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	assert.Equal(t, []string{"builtin.wasm"}, names)
+}
+
+// The fence_recorder symlink makes the agent a drop-in for NNF's agent; an
+// existing fence_recorder that is not ours is kept, and uninstall removes
+// only our link.
+func TestInstallFenceRecorderLink(t *testing.T) {
+	root := newDestdir(t)
+	mustMake(t, "install", "DESTDIR="+root)
+	link := filepath.Join(root, "usr/sbin/fence_recorder")
+	target, err := os.Readlink(link)
+	require.NoError(t, err)
+	assert.Equal(t, "fence_gfs2_recorder", target, "relative, so DESTDIR and PREFIX do not matter")
+	mustMake(t, "uninstall", "DESTDIR="+root)
+	_, err = os.Lstat(link)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+
+	root = newDestdir(t)
+	foreign := []byte("#!/usr/bin/python3\n# another fence_recorder\n")
+	require.NoError(t, os.WriteFile(filepath.Join(root, "usr/sbin/fence_recorder"), foreign, 0o755))
+	out := mustMake(t, "install", "DESTDIR="+root)
+	assert.Contains(t, out, "another fence_recorder is installed")
+	got, err := os.ReadFile(filepath.Join(root, "usr/sbin/fence_recorder"))
+	require.NoError(t, err)
+	assert.Equal(t, foreign, got)
+	mustMake(t, "uninstall", "DESTDIR="+root)
+	assert.FileExists(t, filepath.Join(root, "usr/sbin/fence_recorder"))
 }

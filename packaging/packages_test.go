@@ -112,6 +112,9 @@ func TestDebHasTheInstallLayout(t *testing.T) {
 	sameFile(t, filepath.Join(repoRoot, "packaging/scripts/postinstall.sh"), filepath.Join(ctrl, "postinst"))
 	sameFile(t, filepath.Join(repoRoot, "packaging/scripts/preremove.sh"), filepath.Join(ctrl, "prerm"))
 	assert.Equal(t, "fence-gfs2-recorder", strings.TrimSpace(output(t, dpkgDeb, "-f", deb, "Package")))
+	// It installs /usr/sbin/fence_recorder, as NNF's Python agent does.
+	assert.Equal(t, "fence-agents-recorder, fence-recorder", strings.TrimSpace(output(t, dpkgDeb, "-f", deb, "Conflicts")))
+	assert.Equal(t, "fence_gfs2_recorder", fromDeb["usr/sbin/fence_recorder"].Link)
 }
 
 // TestRpmLayout checks the .rpm's files, modes, owners and config flags.
@@ -127,8 +130,12 @@ func TestRpmLayout(t *testing.T) {
 		"drwxr-xr-x root:root  /usr/lib/fence_gfs2_recorder",
 		"drwxr-xr-x root:root  /usr/lib/fence_gfs2_recorder/plugins",
 		"-rwxr-xr-x root:root  /usr/sbin/fence_gfs2_recorder",
+		// nfpm records no permission bits for an rpm symlink; Linux
+		// ignores a symlink's own mode.
+		"l--------- root:root  /usr/sbin/fence_recorder",
 		"drwxr-xr-x root:root  /usr/share/doc/fence-gfs2-recorder",
 		"-rw-r--r-- root:root  /usr/share/doc/fence-gfs2-recorder/PLUGINS.md",
+		"-rw-r--r-- root:root  /usr/share/doc/fence-gfs2-recorder/NNF.md",
 		"-rw-r--r-- root:root  /usr/share/man/man8/fence_gfs2_recorder.8",
 		"drwx------ root:root  /var/cache/fence_gfs2_recorder",
 		"drwxr-x--- root:root  /var/log/gfs2-fencing",

@@ -39,6 +39,9 @@ func main() {
 	// otherwise end the agent with no record at all, so they do the same.
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	a := &agent.Agent{
+		// Run as fence_recorder (the symlink make install and the packages
+		// create), storage-fence mode is the default.
+		Name:      os.Args[0],
 		Stdin:     os.Stdin,
 		Stdout:    os.Stdout,
 		Stderr:    os.Stderr,

@@ -22,6 +22,7 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/options"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/storagefence"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/version"
 )
 
@@ -53,6 +54,8 @@ type MonitorCheck struct {
 // Agent holds the process's inputs and the seams to other packages. The zero
 // value of every field except Stdout/Stderr has a working default.
 type Agent struct {
+	// Name is argv[0]; run as fence_recorder, storage-fence mode is the default.
+	Name           string
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Environ        []string
@@ -159,6 +162,10 @@ func (a *Agent) Run(ctx context.Context, args []string) int {
 		return a.showConfig(p)
 	case p.Subcommand == options.SubPlugins:
 		return a.plugins(ctx, p)
+	case p.Subcommand == options.SubMarkers:
+		return a.markers(p)
+	case p.Subcommand == options.SubUnfence:
+		return a.unfence(p)
 	}
 
 	action := p.Action()
@@ -169,30 +176,41 @@ func (a *Agent) Run(ctx context.Context, args []string) int {
 			return ExitGenericError
 		}
 		return ExitOK
-	case "status":
-		// A recorder cannot know the power state and must never claim a
-		// node is off: that could let Pacemaker consider it fenced.
-		fmt.Fprintln(a.Stdout, "Status: ON")
-		return ExitOK
 	}
 	if !options.IsAction(action) {
 		a.errorf("unknown action %s (known actions: %s)", options.Quote(action), strings.Join(options.Actions, ", "))
 		return ExitGenericError
 	}
 	run := a.loadConfig(p)
+	storage := a.storageMode(p, &run)
+	if action == "status" {
+		if storage {
+			return a.storageStatus(run, p)
+		}
+		// A recorder cannot know the power state and must never claim a
+		// node is off: that could let Pacemaker consider it fenced.
+		fmt.Fprintln(a.Stdout, "Status: ON")
+		return ExitOK
+	}
 	if action != "on" && action != "off" && action != "reboot" {
 		// A fence logs these to the operational log (and stderr) itself.
 		for _, w := range p.Warnings {
 			a.errorf("warning: %s", w)
 		}
 	}
-	switch action {
-	case "list":
+	switch {
+	case action == "list" && storage:
+		return a.storageList(run, p)
+	case action == "list":
 		return a.list(run)
-	case "validate-all":
-		return a.validateAll(ctx, run)
-	case "monitor":
+	case action == "validate-all":
+		return a.validateAll(ctx, run, p)
+	case action == "monitor":
 		return a.monitor(ctx, run)
+	case action == "on" && storage:
+		return a.storageOn(ctx, run, p)
+	case storage: // off, reboot
+		return a.storageFence(ctx, run, p, action)
 	default: // on, off, reboot
 		return a.fence(ctx, run, p, action)
 	}
@@ -205,6 +223,7 @@ type runConfig struct {
 	err      error // what is wrong: bad option values, or a configuration that did not load
 	fallback bool  // the configuration did not load: cfg is the built-in fallback
 	warnings []string
+	sources  map[string]string // where each key came from; nil for the fallback
 }
 
 // loadConfig loads the layered configuration with the valid option values.
@@ -219,7 +238,7 @@ func (a *Agent) loadConfig(p *options.Parsed) runConfig {
 	l, err := a.LoadConfig(config.LoadOptions{File: p.ConfigFile(), Environ: a.Environ,
 		Overrides: overrides, OverrideLayer: p.Layer, DiscardInvalid: true})
 	if l != nil {
-		run = runConfig{cfg: l.Config, warnings: l.Warnings}
+		run = runConfig{cfg: l.Config, warnings: l.Warnings, sources: l.Sources}
 		if err != nil {
 			// Bad keys of the file or the environment were dropped; the
 			// rest of the configuration (its log_dir first) holds.
@@ -248,6 +267,13 @@ func (a *Agent) loadConfig(p *options.Parsed) runConfig {
 		}
 		if b, ok := overrides["discovery.enabled"].(bool); ok && !b {
 			run.cfg.Discovery.Enabled = false
+		}
+		// A storage fence must still fence where the device says: keep each
+		// storage_fence option the configuration rules accept on its own.
+		for key, v := range overrides {
+			if strings.HasPrefix(key, "storage_fence.") {
+				applyStorageOverride(&run.cfg, key, v)
+			}
 		}
 	}
 	if run.cfg.RecorderNode == "" {
@@ -315,10 +341,20 @@ func (a *Agent) list(run runConfig) int {
 	return ExitOK
 }
 
-func (a *Agent) validateAll(ctx context.Context, run runConfig) int {
+func (a *Agent) validateAll(ctx context.Context, run runConfig, p *options.Parsed) int {
 	if run.err != nil {
 		a.errorf("invalid configuration: %v", run.err)
 		return ExitGenericError
+	}
+	if run.cfg.StorageFence.Enabled {
+		// pcs runs validate-all with the device's port: refuse one a fence
+		// would refuse, before it is needed.
+		if t := p.StorageTarget(); t != "" {
+			if err := storagefence.CheckTarget(t, a.hostnames(run)...); err != nil {
+				a.errorf("validate-all: port/plug: %v", err)
+				return ExitGenericError
+			}
+		}
 	}
 	for _, w := range run.warnings {
 		a.errorf("warning: %s", w)
@@ -335,4 +371,33 @@ func (a *Agent) validateAll(ctx context.Context, run runConfig) int {
 		}
 	}
 	return code
+}
+
+// applyStorageOverride sets one storage_fence option on the fallback
+// configuration when it is valid on its own.
+func applyStorageOverride(cfg *config.Config, key string, v any) {
+	try := *cfg
+	switch x := v.(type) {
+	case bool:
+		if key == "storage_fence.enabled" {
+			try.StorageFence.Enabled = x
+		}
+	case string:
+		switch key {
+		case "storage_fence.request_dir":
+			try.StorageFence.RequestDir = x
+		case "storage_fence.response_dir":
+			try.StorageFence.ResponseDir = x
+		}
+	case time.Duration:
+		switch key {
+		case "storage_fence.timeout":
+			try.StorageFence.Timeout = x
+		case "storage_fence.poll_interval":
+			try.StorageFence.PollInterval = x
+		}
+	}
+	if try.Validate() == nil {
+		*cfg = try
+	}
 }

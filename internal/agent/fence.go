@@ -17,33 +17,8 @@ import (
 // a failed discovery, a bad configuration or an unwritable log directory
 // is recorded and logged, never turned into a failed fence.
 func (a *Agent) fence(ctx context.Context, run runConfig, p *options.Parsed, action string) int {
-	oplog, logErr := record.OpenOpLog(run.cfg.LogDir, run.cfg.Verbose, a.Stderr)
+	oplog, logger := a.openFenceLog(ctx, run, p, action)
 	defer oplog.Close()
-	logger := oplog.Logger.With("action", action)
-	if logErr != nil {
-		logger.Error("operational log not writable; logging to stderr only", "error", logErr)
-	}
-	for _, w := range p.Warnings {
-		logger.Warn("ignored input", "problem", w)
-	}
-	for _, w := range run.warnings {
-		logger.Warn("configuration", "warning", w)
-	}
-	switch {
-	case run.fallback:
-		logger.Error("invalid configuration; recording with built-in defaults", "error", run.err, "log_dir", run.cfg.LogDir)
-	case run.err != nil:
-		logger.Error("invalid configuration or option values ignored; recording with the rest of the configuration", "error", run.err)
-	}
-
-	// fence-agents apply --delay to off and reboot (the actions that take a
-	// node down), not to on.
-	if d := run.cfg.Delay; d > 0 && action != "on" {
-		logger.Info("delaying before recording", "delay", d)
-		if err := a.Sleep(ctx, d); err != nil {
-			logger.Warn("delay cut short", "error", err)
-		}
-	}
 
 	target := discovery.NewTarget(p.Target(), action)
 	ev := record.NewEvent(a.Now(), action)
@@ -51,6 +26,7 @@ func (a *Agent) fence(ctx context.Context, run runConfig, p *options.Parsed, act
 	ev.RecorderNode = run.cfg.RecorderNode
 	ev.SetTarget(target)
 	ev.InputWarnings = p.Warnings
+	ev.ConfigWarnings = run.warnings
 	if run.err != nil {
 		ev.ConfigError = run.err.Error()
 	}
@@ -89,42 +65,26 @@ func (a *Agent) recordWithin(ctx context.Context, cfg *config.Config, logger *sl
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	d := a.deliveryAhead(cfg, logger)
-	type started struct {
-		chain    *discovery.Chain
-		closeSrc func(context.Context)
+	bg := a.startChain(ctx, cfg, logger, t)
+	rep, done := bg.reportBy(timer.C)
+	if !done {
+		logger.Info("fence wait ended before discovery; recording the best answer so far",
+			"fence_wait", wait, "pending", rep.Pending, "strategy", rep.Strategy)
 	}
-	// Even building the source and starting the chain (which reads the
-	// head-start plan) happens off this goroutine: a file open that blocks
-	// must not hold the fence either.
-	start := make(chan started, 1)
-	go func() {
-		src, closeSrc := a.source(cfg, logger)
-		start <- started{discovery.Start(ctx, src, cfg.Discovery.Order, t, chainOptions(cfg, nil)), closeSrc}
-	}()
-	var s started
-	var rep discovery.Report
-	select {
-	case s = <-start:
-		select {
-		case <-s.chain.Done():
-			rep := s.chain.Report()
-			s.closeSrc(ctx)
-			logAttempts(ctx, logger, rep)
-			ev.SetDiscovery(rep)
-			written := a.write(ctx, cfg, logger, ev)
-			a.afterRecord(ctx, cfg, logger, ev, recordFence, written, d)
-			return
-		case <-timer.C:
-			rep = s.chain.Snapshot()
-		}
-	case <-timer.C:
-		rep = discovery.NotStarted(cfg.Discovery.Order)
-	}
+	a.recordAndFinish(ctx, cfg, logger, ev, bg, rep, done, d)
+}
+
+// recordAndFinish writes ev with rep. When the chain had not finished
+// (rep is its snapshot) a detached process runs the pending strategies and
+// appends the completion record, and what still runs here is stopped.
+func (a *Agent) recordAndFinish(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event, bg *backgroundChain, rep discovery.Report, done bool, d *delivery) {
 	logAttempts(ctx, logger, rep)
 	ev.SetDiscovery(rep)
-	logger.Info("fence wait ended before discovery; recording the best answer so far",
-		"fence_wait", wait, "pending", rep.Pending, "strategy", rep.Strategy)
 	written := a.write(ctx, cfg, logger, ev)
+	if done {
+		a.afterRecord(ctx, cfg, logger, ev, recordFence, written, d)
+		return
+	}
 	// The partial record goes out now; the completion process delivers
 	// its own record.
 	a.afterRecord(ctx, cfg, logger, ev, recordPending, written, d)
@@ -132,22 +92,80 @@ func (a *Agent) recordWithin(ctx context.Context, cfg *config.Config, logger *sl
 		// Without a detached process the completion is written here: the
 		// fence waits, but the audit trail gets both records.
 		logger.Error("could not start the completion process; finishing discovery inline", "error", err)
-		if s.chain == nil {
-			s = <-start
-		}
-		a.complete(ctx, cfg, logger, ev, s.chain.Report())
-		s.closeSrc(ctx)
+		a.complete(ctx, cfg, logger, ev, bg.wait(ctx))
 		a.deliverLater(cfg, logger)
 		return
 	}
 	logger.Info("discovery completion started in a detached process", "pending", rep.Pending)
-	if s.chain == nil {
-		return // nothing started yet; the process exit ends whatever does
+	bg.stop()
+}
+
+// backgroundChain is the strategy chain running off the caller's
+// goroutine. Even building the source and starting the chain (which reads
+// the head-start plan) happens there: a file open that blocks must not hold
+// the fence either.
+type backgroundChain struct {
+	order []string
+	start chan startedChain
+	s     startedChain // set once received from start
+}
+
+type startedChain struct {
+	chain    *discovery.Chain
+	closeSrc func(context.Context)
+}
+
+// startChain starts the chain for t in the background.
+func (a *Agent) startChain(ctx context.Context, cfg *config.Config, logger *slog.Logger, t discovery.Target) *backgroundChain {
+	bg := &backgroundChain{order: cfg.Discovery.Order, start: make(chan startedChain, 1)}
+	go func() {
+		src, closeSrc := a.source(cfg, logger)
+		bg.start <- startedChain{discovery.Start(ctx, src, cfg.Discovery.Order, t, chainOptions(cfg, nil)), closeSrc}
+	}()
+	return bg
+}
+
+// reportBy waits on a timer and the chain alone, until the chain ends
+// (done: its final report) or by fires (its best answer so far, or not
+// started at all). No strategy, guest, command or file open has to return
+// for reportBy to.
+func (bg *backgroundChain) reportBy(by <-chan time.Time) (rep discovery.Report, done bool) {
+	if bg.s.chain == nil {
+		select {
+		case bg.s = <-bg.start:
+		case <-by:
+			return discovery.NotStarted(bg.order), false
+		}
 	}
-	// Stop what still runs so its commands are killed before exit; never
-	// wait for a strategy that does not return (the process exit ends it).
+	select {
+	case <-bg.s.chain.Done():
+		rep := bg.s.chain.Report()
+		bg.s.closeSrc(context.Background())
+		return rep, true
+	case <-by:
+		return bg.s.chain.Snapshot(), false
+	}
+}
+
+// wait waits for the chain's final report.
+func (bg *backgroundChain) wait(ctx context.Context) discovery.Report {
+	if bg.s.chain == nil {
+		bg.s = <-bg.start
+	}
+	rep := bg.s.chain.Report()
+	bg.s.closeSrc(ctx)
+	return rep
+}
+
+// stop stops what still runs so its commands are killed before exit; it
+// never waits for a strategy that does not return (the process exit ends
+// it), nor for a chain that has not started.
+func (bg *backgroundChain) stop() {
+	if bg.s.chain == nil {
+		return
+	}
 	stopped := make(chan struct{})
-	go func() { s.chain.Stop(); close(stopped) }()
+	go func() { bg.s.chain.Stop(); close(stopped) }()
 	select {
 	case <-stopped:
 	case <-time.After(stopWait):
@@ -238,4 +256,37 @@ type missingRuntime struct{}
 
 func (missingRuntime) Strategy(context.Context, string) (discovery.Strategy, error) {
 	return nil, fmt.Errorf("no discovery runtime in this build")
+}
+
+// openFenceLog opens the operational log of an on, off or reboot, logs what
+// is wrong with the input and configuration, and waits out --delay before
+// an off or reboot. The returned log is never nil.
+func (a *Agent) openFenceLog(ctx context.Context, run runConfig, p *options.Parsed, action string) (*record.OpLog, *slog.Logger) {
+	oplog, logErr := record.OpenOpLog(run.cfg.LogDir, run.cfg.Verbose, a.Stderr)
+	logger := oplog.Logger.With("action", action)
+	if logErr != nil {
+		logger.Error("operational log not writable; logging to stderr only", "error", logErr)
+	}
+	for _, w := range p.Warnings {
+		logger.Warn("ignored input", "problem", w)
+	}
+	for _, w := range run.warnings {
+		logger.Warn("configuration", "warning", w)
+	}
+	switch {
+	case run.fallback:
+		logger.Error("invalid configuration; recording with built-in defaults", "error", run.err, "log_dir", run.cfg.LogDir)
+	case run.err != nil:
+		logger.Error("invalid configuration or option values ignored; recording with the rest of the configuration", "error", run.err)
+	}
+
+	// fence-agents apply --delay to off and reboot (the actions that take a
+	// node down), not to on.
+	if d := run.cfg.Delay; d > 0 && action != "on" {
+		logger.Info("delaying before recording", "delay", d)
+		if err := a.Sleep(ctx, d); err != nil {
+			logger.Warn("delay cut short", "error", err)
+		}
+	}
+	return oplog, logger
 }

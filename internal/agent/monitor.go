@@ -11,7 +11,7 @@ import (
 // device shows FAILED in crm_mon) when a fence could not be recorded
 // properly: bad configuration, a log directory that cannot take a record,
 // or a failing check added by main (strategies, pairing safety).
-func (a *Agent) monitor(ctx context.Context, rc runConfig) int {
+func (a *Agent) monitor(ctx context.Context, run runConfig) int {
 	var logger *slog.Logger
 	failed := false
 	fail := func(check string, err error) {
@@ -21,24 +21,29 @@ func (a *Agent) monitor(ctx context.Context, rc runConfig) int {
 			logger.Error("monitor check failed", "check", check, "error", err)
 		}
 	}
-	if rc.err != nil {
-		fail("configuration", rc.err)
+	if run.err != nil {
+		fail("configuration", run.err)
 	}
-	if err := record.CheckWritable(rc.cfg.LogDir); err != nil {
+	if err := record.CheckWritable(run.cfg.LogDir); err != nil {
 		fail("log directory", err)
 	} else {
-		oplog, err := record.OpenOpLog(rc.cfg.LogDir, rc.cfg.Verbose, a.Stderr)
+		oplog, err := record.OpenOpLog(run.cfg.LogDir, run.cfg.Verbose, a.Stderr)
 		if err == nil {
 			defer oplog.Close()
 			logger = oplog.Logger
-			if rc.err != nil {
-				logger.Error("monitor check failed", "check", "configuration", "error", rc.err)
+			if run.err != nil {
+				logger.Error("monitor check failed", "check", "configuration", "error", run.err)
 			}
 		}
 	}
-	if rc.err == nil {
+	if run.cfg.StorageFence.Enabled {
+		if err := storageMonitor(run.cfg.StorageFence, a.Now()); err != nil {
+			fail("storage fence", err)
+		}
+	}
+	if run.err == nil {
 		for _, c := range a.MonitorChecks {
-			if err := c.Run(ctx, &rc.cfg, logger); err != nil {
+			if err := c.Run(ctx, &run.cfg, logger); err != nil {
 				fail(c.Name, err)
 			}
 		}

@@ -80,13 +80,13 @@ func ParseArgs(args []string) (*Parsed, error) {
 				return nil, usageErr("unexpected argument %s after the %s subcommand", Quote(arg), p.Subcommand)
 			}
 			switch arg {
-			case SubPlugins:
-				p.Subcommand, p.SubArgs = SubPlugins, append([]string{}, args[i+1:]...)
+			case SubPlugins, SubMarkers, SubUnfence:
+				p.Subcommand, p.SubArgs = arg, append([]string{}, args[i+1:]...)
 				return p, nil
 			case SubConfig:
 				p.Subcommand = SubConfig
 			default:
-				return nil, usageErr("unexpected argument %s (options start with - or --; subcommands are config and plugins)", Quote(arg))
+				return nil, usageErr("unexpected argument %s (options start with - or --; subcommands are config, plugins, markers and unfence)", Quote(arg))
 			}
 		}
 	}

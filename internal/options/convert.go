@@ -10,6 +10,9 @@ import (
 )
 
 func (o *Option) convert(v string) (any, error) {
+	if o.Parse != nil {
+		return o.Parse(v)
+	}
 	switch o.Kind {
 	case Boolean:
 		return ParseBool(v)

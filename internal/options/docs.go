@@ -91,6 +91,8 @@ func WriteHelp(w io.Writer) error {
 	fmt.Fprintf(bw, "%s - %s\n\n", AgentName, shortDesc)
 	fmt.Fprintf(bw, "Usage: %s [options]\n       %s config [options]      print the effective configuration and where each value comes from\n", AgentName, AgentName)
 	fmt.Fprintf(bw, "       %s plugins COMMAND ...   manage discovery strategies (see: %s plugins help)\n", AgentName, AgentName)
+	fmt.Fprintf(bw, "       %s markers [--json] [NODE]   list nnf-sos's fence markers (storage-fence mode)\n", AgentName)
+	fmt.Fprintf(bw, "       %s unfence NODE [--yes]      remove NODE's fence markers so nnf-sos restores its storage\n", AgentName)
 	fmt.Fprintf(bw, "       %s < key=value lines     how Pacemaker runs it (stdin is read only when there are no arguments)\n\n", AgentName)
 	bw.WriteString("Options:\n")
 	tw := tabwriter.NewWriter(bw, 0, 8, 2, ' ', 0)

@@ -58,6 +58,19 @@ func (p *Parsed) Target() string {
 	return ""
 }
 
+// StorageTarget is the node a storage fence acts on: the NNF compute name
+// nnf-sos matches byte for byte, which the device configures as port (or
+// plug); nodename (Pacemaker's name, possibly different) only when neither
+// is set.
+func (p *Parsed) StorageTarget() string {
+	for _, k := range []string{Plug, Port, Nodename} {
+		if v := p.Values[k]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // Overrides converts the options that map to configuration keys into the
 // option layer for config loading. Values that do not parse are left out and
 // reported, each error naming the option and the layer, so a caller can still

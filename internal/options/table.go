@@ -61,6 +61,8 @@ type Option struct {
 	// Command options make the agent do something other than an action
 	// (help, version, show config); they are argv-only.
 	Command bool
+	// Parse, when set, converts the value instead of the Kind's parser.
+	Parse func(v string) (any, error)
 }
 
 // Names of the options the agent reads.
@@ -81,6 +83,14 @@ const (
 	Version       = "version"
 	ShowConfig    = "show_config"
 	PrintMarkdown = "print_options_markdown"
+
+	Quiet           = "quiet"
+	DebugFile       = "debug_file"
+	NNFStorageFence = "nnf_storage_fence"
+	RequestDir      = "request_dir"
+	ResponseDir     = "response_dir"
+	FenceTimeout    = "fence_timeout"
+	PollInterval    = "poll_interval"
 )
 
 // MaxDelaySeconds bounds --delay, the same bound the configuration applies
@@ -121,6 +131,24 @@ var Table = []Option{
 		Desc: "Verbose mode: debug-level operational log"},
 	{Name: Delay, Long: "delay", ArgName: "seconds", Kind: Second, Default: seconds(defaults.Delay), ConfigKey: "delay",
 		Desc: "Wait X seconds before recording an off or reboot (at most " + strconv.Itoa(MaxDelaySeconds) + ")"},
+	{Name: NNFStorageFence, Long: "nnf-storage-fence", Kind: Boolean, Default: "0", ConfigKey: "storage_fence.enabled",
+		Desc: "Storage-fence mode: fence by asking nnf-sos to cut the node's GFS2 storage (on by default when run as fence_recorder)"},
+	{Name: RequestDir, Long: "request-dir", ArgName: "dir", Kind: String, Default: defaults.StorageFence.RequestDir, ConfigKey: "storage_fence.request_dir",
+		Desc: "Storage-fence mode: directory nnf-sos reads fence requests from"},
+	{Name: ResponseDir, Long: "response-dir", ArgName: "dir", Kind: String, Default: defaults.StorageFence.ResponseDir, ConfigKey: "storage_fence.response_dir",
+		Desc: "Storage-fence mode: directory nnf-sos writes its answers (the fence markers) to"},
+	{Name: FenceTimeout, Long: "fence-timeout", ArgName: "seconds", Kind: Second, Default: seconds(defaults.StorageFence.Timeout),
+		ConfigKey: "storage_fence.timeout", Parse: fenceDuration("storage_fence.timeout"),
+		Desc: "Storage-fence mode: longest wait for nnf-sos's answer (keep it below pcmk_off_timeout and pcmk_reboot_timeout)"},
+	{Name: PollInterval, Long: "poll-interval", ArgName: "seconds", Kind: Second, Default: seconds(defaults.StorageFence.PollInterval),
+		ConfigKey: "storage_fence.poll_interval", Parse: fenceDuration("storage_fence.poll_interval"),
+		Desc: "Storage-fence mode: safety-net re-check of the answer beside inotify"},
+	// fence-agents' -q and -D, which CIBs and scripts made for
+	// fence_recorder may pass.
+	{Name: Quiet, Short: "q", Long: "quiet", Kind: Boolean,
+		Desc: "Accepted for fence-agents compatibility; no effect (the operational log always goes to log_dir)"},
+	{Name: DebugFile, StdinAliases: []string{"debug"}, Short: "D", Long: "debug-file", ArgName: "file", Kind: String,
+		Desc: "Accepted for fence-agents compatibility; no effect (use verbose for a debug-level operational log)"},
 	{Name: Version, Short: "V", Long: "version", Kind: Boolean, Command: true,
 		Desc: "Display version information and exit"},
 	{Name: Help, Short: "h", Long: "help", Kind: Boolean, Command: true,
@@ -138,6 +166,10 @@ var Actions = []string{"on", "off", "reboot", "status", "list", "monitor", "meta
 const (
 	SubConfig  = "config"
 	SubPlugins = "plugins"
+	// SubMarkers and SubUnfence are the storage-fence admin commands:
+	// list nnf-sos's fence markers, remove a node's.
+	SubMarkers = "markers"
+	SubUnfence = "unfence"
 )
 
 // Lookup returns the option whose stdin name or alias is key (already
@@ -187,4 +219,9 @@ func IsAction(a string) bool {
 		}
 	}
 	return false
+}
+
+
+func fenceDuration(key string) func(string) (any, error) {
+	return func(v string) (any, error) { return config.CheckFenceDuration(key, v) }
 }

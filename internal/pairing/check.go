@@ -38,7 +38,9 @@ func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 		logger.Warn("pairing check skipped: cannot read the CIB, so it cannot prove a recorder is paired", "error", err)
 		return nil
 	}
-	problems, err := Find(cib)
+	// In storage-fence mode this agent is a real fence: only devices that
+	// still record passively must be paired.
+	problems, err := FindWith(cib, Options{StorageFenceDefault: cfg.StorageFence.Enabled})
 	if err != nil {
 		logger.Warn("pairing check skipped: cannot read the CIB, so it cannot prove a recorder is paired", "error", err)
 		return nil

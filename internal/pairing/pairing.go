@@ -148,12 +148,41 @@ type device struct {
 	recorder bool
 	disabled bool
 	hosts    []string
+	// storageAttr is the device's nnf_storage_fence value, "" when unset.
+	storageAttr string
+}
+
+// StorageFenceParam is the stonith parameter that turns storage-fence mode on.
+const StorageFenceParam = "nnf_storage_fence"
+
+// storageFence: the device fences through nnf-sos, by its own parameter
+// or by the node's default.
+func (d *device) storageFence(def bool) bool {
+	switch strings.ToLower(strings.TrimSpace(d.storageAttr)) {
+	case "":
+		return def
+	case "1", "yes", "y", "on", "true":
+		return true
+	}
+	return false
 }
 
 // Find returns the problems in a CIB configuration: cibadmin's output of
 // --query --scope configuration (root <configuration>), or a whole CIB
 // (root <cib>). It returns an error only when the XML cannot be read.
-func Find(cib []byte) ([]Problem, error) {
+func Find(cib []byte) ([]Problem, error) { return FindWith(cib, Options{}) }
+
+// Options say how to read devices of this agent's type.
+type Options struct {
+	// StorageFenceDefault: this node runs the agent in storage-fence mode
+	// unless a device says nnf_storage_fence=0. A storage-fence device is a
+	// real fence (nnf-sos cuts the node's storage and the agent fails when
+	// it cannot), so it may stand alone in a level.
+	StorageFenceDefault bool
+}
+
+// FindWith is Find with options.
+func FindWith(cib []byte, o Options) ([]Problem, error) {
 	var root node
 	dec := xml.NewDecoder(bytes.NewReader(cib))
 	if err := dec.Decode(&root); err != nil {
@@ -184,6 +213,11 @@ func Find(cib []byte) ([]Problem, error) {
 			}
 		}
 		walkResources(res, false, templates, &devices)
+		for i := range devices {
+			if devices[i].recorder && devices[i].storageFence(o.StorageFenceDefault) {
+				devices[i].recorder = false
+			}
+		}
 	}
 	for i := range devices {
 		byID[devices[i].id] = &devices[i]
@@ -257,7 +291,8 @@ func walkResources(n *node, parentStopped bool, templates map[string]*node, out 
 				continue
 			}
 			*out = append(*out, device{id: c.attr("id"), recorder: typ == AgentType, disabled: stopped,
-				hosts: strings.Fields(strings.ReplaceAll(instanceAttr(c, "pcmk_host_list"), ",", " "))})
+				hosts:       strings.Fields(strings.ReplaceAll(instanceAttr(c, "pcmk_host_list"), ",", " ")),
+				storageAttr: instanceAttr(c, StorageFenceParam)})
 		case "group", "clone", "master", "bundle":
 			walkResources(c, parentStopped || stoppedByMeta(c), templates, out)
 		}

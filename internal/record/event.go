@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/storagefence"
 )
 
 // File names inside the log directory.
@@ -55,6 +56,14 @@ type Event struct {
 	ConfigError string `json:"config_error,omitempty"`
 	// InputWarnings are stdin lines the agent ignored.
 	InputWarnings []string `json:"input_warnings,omitempty"`
+	// ConfigWarnings are configuration values ignored in favour of their
+	// defaults (a bad FENCE_TIMEOUT in fenced's environment, for example).
+	ConfigWarnings []string `json:"config_warnings,omitempty"`
+	// NodeName is Pacemaker's name for the target when it differs from
+	// TargetNode (a storage fence targets the configured port, the NNF name).
+	NodeName string `json:"nodename,omitempty"`
+	// StorageFence is the exchange with nnf-sos in storage-fence mode.
+	StorageFence *storagefence.Record `json:"storage_fence,omitempty"`
 
 	Discovery discovery.Report `json:"discovery"`
 
