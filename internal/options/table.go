@@ -221,7 +221,6 @@ func IsAction(a string) bool {
 	return false
 }
 
-
 func fenceDuration(key string) func(string) (any, error) {
 	return func(v string) (any, error) { return config.CheckFenceDuration(key, v) }
 }
