@@ -99,7 +99,10 @@ func (r *rig) write() {
 	var b strings.Builder
 	fmt.Fprintf(&b, "log_dir: %s\ncache_dir: %s\nbuiltin_dir: %s\nplugin_dir: %s\nrecorder_node: rabbit-node-1\n",
 		r.logDir, r.cache, filepath.Join(binDir, "plugins"), filepath.Join(r.dir, "plugins.d"))
-	fmt.Fprintf(&b, "discovery:\n  order: [%s]\ncommands:\n  kubectl:\n    path: %s\n  crm_mon:\n    path: /bin/false\n  cibadmin:\n    path: /bin/false\n  pcs:\n    path: /bin/false\n", r.order, r.kubectl)
+	// Inline: these faults are about the cache and the sandbox, each seen
+	// in the one record of a fence that waits for the whole chain (the
+	// fence wait has tests of its own, internal/agent and test/e2e).
+	fmt.Fprintf(&b, "discovery:\n  mode: inline\n  order: [%s]\ncommands:\n  kubectl:\n    path: %s\n  crm_mon:\n    path: /bin/false\n  cibadmin:\n    path: /bin/false\n  pcs:\n    path: /bin/false\n", r.order, r.kubectl)
 	b.WriteString(r.extra)
 	r.cfg = filepath.Join(r.dir, "config.yaml")
 	require.NoError(r.t, os.WriteFile(r.cfg, []byte(b.String()), 0o600))
