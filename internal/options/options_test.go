@@ -150,7 +150,7 @@ func TestParseArgsBadValuesAreReportedNotFatal(t *testing.T) {
 }
 
 // Exactly what pacemaker-fenced 2.1.5 sent, captured by fence_spy
-// (/work/shared/pacemaker-lab/outputs/fenced-stdin-examples.txt).
+// (the Pacemaker lab's fenced-stdin examples).
 func TestParseStdinFromFenced(t *testing.T) {
 	p := ParseStdin(strings.NewReader("nodename=compute-node-4\nspy_tag=A\naction=off\nport=compute-node-4\nsome_param=value\n"))
 	assert.Equal(t, "off", p.Action())

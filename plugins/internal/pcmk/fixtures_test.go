@@ -11,8 +11,8 @@ import (
 )
 
 // labDir holds the real Pacemaker outputs captured by the cluster helper
-// (one directory per scenario, expected.json says who runs what) and the
-// shared-lab copies from /work/shared/pacemaker-lab.
+// (one directory per scenario, expected.json says who runs what), and copies
+// of the outputs captured in the Pacemaker lab.
 var labDir = filepath.Join("..", "..", "..", "testdata", "pacemaker")
 
 // expectation is one scenario of testdata/pacemaker/expected.json.
