@@ -19,6 +19,7 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/host/admin"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/agent"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/execcap"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/pairing"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/report"
 )
@@ -64,6 +65,10 @@ func main() {
 	}
 	code := a.Run(ctx, os.Args[1:])
 	stop()
+	// Whatever a strategy left running (a command past the fence wait, a
+	// descendant that escaped its process group) dies with the run, not
+	// after it; the detached completion and delivery processes are spared.
+	execcap.KillAll()
 	os.Exit(code)
 }
 
