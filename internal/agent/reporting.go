@@ -137,6 +137,12 @@ func (a *Agent) addMetrics(cfg *config.Config, logger *slog.Logger, ev *record.E
 		if !a.started.IsZero() {
 			s.Observe(metrics.FenceWait, time.Since(a.started))
 		}
+		if sf := ev.StorageFence; sf != nil {
+			s.Inc(metrics.StorageFences, 1, "action", ev.Action, "outcome", string(sf.Outcome))
+			if sf.RequestFile != "" {
+				s.Observe(metrics.StorageFenceWait, time.Duration(sf.WaitMS*float64(time.Millisecond)))
+			}
+		}
 	}
 	if kind != recordPending && ev.Discovery.Enabled {
 		for _, at := range ev.Discovery.Attempts {

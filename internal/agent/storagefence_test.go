@@ -318,3 +318,26 @@ func TestStorageFenceUnparsableSwitchFencesForReal(t *testing.T) {
 	assert.Equal(t, "fenced", ev.Status)
 	assert.Contains(t, ev.ConfigError, "nnf_storage_fence")
 }
+
+// The metrics textfile counts storage fences by outcome and prices the
+// wait for nnf-sos's answer.
+func TestStorageFenceOutcomesAreCounted(t *testing.T) {
+	s := newSF(t)
+	metricsDir := t.TempDir()
+	require.NoError(t, os.WriteFile(s.cfgFile, []byte("log_dir: "+s.logDir+"\ncache_dir: \"\"\nmetrics:\n  textfile_dir: "+metricsDir+"\n"), 0o600))
+	sos := s.sos(fakesos.PerTarget(map[string]fakesos.Answer{
+		"rabbit-compute-4": {Shape: fakesos.R1, Success: true},
+	}, fakesos.Answer{Shape: fakesos.R2, Success: false, Message: "no"}))
+	require.Equal(t, 0, s.fence("reboot", ""))
+	require.Equal(t, 0, s.fence("off", ""))
+	require.Equal(t, 1, s.stdin("action=off\nport=rabbit-compute-5\nnnf_storage_fence=1\nrequest_dir="+s.req+"\nresponse_dir="+s.resp+"\n"))
+	require.Len(t, sos.Requests(), 3)
+
+	b, err := os.ReadFile(filepath.Join(metricsDir, "fence_gfs2_recorder.prom"))
+	require.NoError(t, err)
+	text := string(b)
+	assert.Contains(t, text, `fence_gfs2_recorder_storage_fences_total{action="reboot",outcome="fenced"} 1`)
+	assert.Contains(t, text, `fence_gfs2_recorder_storage_fences_total{action="off",outcome="fenced"} 1`)
+	assert.Contains(t, text, `fence_gfs2_recorder_storage_fences_total{action="off",outcome="refused"} 1`)
+	assert.Contains(t, text, "fence_gfs2_recorder_storage_fence_answer_seconds_count 3")
+}

@@ -33,6 +33,8 @@ const (
 	DiscoveryDuration = "fence_gfs2_recorder_discovery_duration_seconds"
 	FenceWait         = "fence_gfs2_recorder_fence_wait_seconds"
 	Reports           = "fence_gfs2_recorder_reports_total"
+	StorageFences     = "fence_gfs2_recorder_storage_fences_total"
+	StorageFenceWait  = "fence_gfs2_recorder_storage_fence_answer_seconds"
 )
 
 type family struct{ name, typ, help string }
@@ -44,6 +46,8 @@ var families = []family{
 	{DiscoveryDuration, "summary", "Time the discovery chain took per record."},
 	{FenceWait, "summary", "Time from the agent's start to its record being durable: what pacemaker-fenced waits for."},
 	{Reports, "counter", "Record deliveries to reporters, by reporter and outcome (delivered, failed, dropped)."},
+	{StorageFences, "counter", "Storage fences (nnf-sos requests), by action and outcome (fenced, refused, timeout, error)."},
+	{StorageFenceWait, "summary", "Time from a storage-fence request to nnf-sos's answer (or the end of the wait)."},
 }
 
 // Sample is what one run adds.
