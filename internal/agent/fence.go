@@ -129,22 +129,40 @@ func (a *Agent) startChain(ctx context.Context, cfg *config.Config, logger *slog
 // (done: its final report) or by fires (its best answer so far, or not
 // started at all). No strategy, guest, command or file open has to return
 // for reportBy to.
+//
+// When by has already fired (the bound passed while the caller was busy, as
+// a storage fence is with nnf-sos), a chain that has ended still counts:
+// select alone would pick at random between two ready channels.
 func (bg *backgroundChain) reportBy(by <-chan time.Time) (rep discovery.Report, done bool) {
 	if bg.s.chain == nil {
 		select {
 		case bg.s = <-bg.start:
-		case <-by:
-			return discovery.NotStarted(bg.order), false
+		default:
+			select {
+			case bg.s = <-bg.start:
+			case <-by:
+				return discovery.NotStarted(bg.order), false
+			}
 		}
 	}
 	select {
 	case <-bg.s.chain.Done():
-		rep := bg.s.chain.Report()
-		bg.s.closeSrc(context.Background())
-		return rep, true
+		return bg.final(), true
+	default:
+	}
+	select {
+	case <-bg.s.chain.Done():
+		return bg.final(), true
 	case <-by:
 		return bg.s.chain.Snapshot(), false
 	}
+}
+
+// final is the ended chain's report; the source is closed.
+func (bg *backgroundChain) final() discovery.Report {
+	rep := bg.s.chain.Report()
+	bg.s.closeSrc(context.Background())
+	return rep
 }
 
 // wait waits for the chain's final report.

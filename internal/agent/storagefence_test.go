@@ -341,3 +341,22 @@ func TestStorageFenceOutcomesAreCounted(t *testing.T) {
 	assert.Contains(t, text, `fence_gfs2_recorder_storage_fences_total{action="off",outcome="refused"} 1`)
 	assert.Contains(t, text, "fence_gfs2_recorder_storage_fence_answer_seconds_count 3")
 }
+
+// An answer that comes after the fence wait has passed finds discovery
+// long finished: its report is the record's, one record per fence, every
+// time (both the chain's end and the bound are then ready at once).
+func TestStorageFenceAnswerAfterTheFenceWaitTakesTheFinishedChain(t *testing.T) {
+	s := newSF(t)
+	require.NoError(t, os.WriteFile(s.cfgFile, []byte("log_dir: "+s.logDir+"\ncache_dir: \"\"\ndiscovery:\n  fence_wait: 50ms\n"), 0o600))
+	s.sos(fakesos.Always(fakesos.Answer{Shape: fakesos.R1, Success: true, Delay: 150 * time.Millisecond}))
+	const fences = 10
+	for range fences {
+		require.Equal(t, 0, s.fence("off", ""))
+	}
+	evs := s.records()
+	require.Len(t, evs, fences, "no partial records, no completion records")
+	for _, ev := range evs {
+		assert.Empty(t, ev.Discovery.State)
+		assert.Equal(t, []string{"sharedfs", "scratch"}, ev.GFS2Filesystems)
+	}
+}
