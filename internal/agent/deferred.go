@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
@@ -196,7 +197,15 @@ func detachSelfAs(sub string, job []byte, environ []string) error {
 // and returns the write end of its stdin: the child waits there for its
 // job, so it can be started before the job exists (the delivery process is
 // started while discovery runs, off the time fenced waits).
+//
+// A test binary is never re-executed: it does not know the hidden
+// subcommands, so the child would run every test again, each detaching
+// again. Tests set Agent.Detach and Agent.SpawnDelivery; without them the
+// callers take their inline fallbacks.
 func spawnSelf(sub string, environ []string) (*os.File, error) {
+	if testing.Testing() {
+		return nil, errors.New("a test binary does not re-execute itself (" + sub + "): the test sets Agent.Detach or Agent.SpawnDelivery")
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
