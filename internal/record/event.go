@@ -10,11 +10,10 @@
 package record
 
 import (
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/hex"
 	"slices"
 	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/uuid"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/storagefence"
@@ -110,32 +109,9 @@ func (e *Event) SetDiscovery(rep discovery.Report) {
 // TimestampFormat is RFC 3339 in UTC with microseconds.
 const TimestampFormat = "2006-01-02T15:04:05.000000Z07:00"
 
-// NewEventID returns a UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then
-// random bits from crypto/rand, so ids sort by time across processes and
-// never collide in practice.
-func NewEventID(now time.Time) string {
-	var u [16]byte
-	if _, err := rand.Read(u[6:]); err != nil {
-		// crypto/rand does not fail on Linux >= 3.17; keep going with the
-		// nanoseconds rather than lose a record.
-		binary.BigEndian.PutUint64(u[8:], uint64(now.UnixNano()))
-	}
-	ms := uint64(now.UnixMilli())
-	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
-	u[6] = u[6]&0x0f | 0x70 // version 7
-	u[8] = u[8]&0x3f | 0x80 // variant 10
-	var s [36]byte
-	hex.Encode(s[0:8], u[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], u[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], u[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], u[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], u[10:])
-	return string(s[:])
-}
+// NewEventID returns a UUIDv7 (package uuid): ids sort by time across
+// processes and never collide in practice.
+func NewEventID(now time.Time) string { return uuid.V7(now) }
 
 // time is the event time; events read back from JSON (a deferred second
 // record) carry it only in Timestamp.

@@ -17,8 +17,6 @@
 package storagefence
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +24,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/uuid"
 )
 
 // Request is the request file's content: five strings, as nnf-sos decodes it
@@ -58,23 +58,11 @@ func (r Request) Basename() string { return r.TargetNode + "-" + r.RequestID + "
 
 // NewUUIDv4 returns a random lowercase hyphenated UUID (RFC 9562 version 4).
 func NewUUIDv4() (string, error) {
-	var u [16]byte
-	if _, err := rand.Read(u[:]); err != nil {
+	id, err := uuid.V4()
+	if err != nil {
 		return "", fmt.Errorf("request id: %w", err)
 	}
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], u[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], u[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], u[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], u[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], u[10:])
-	return string(s[:]), nil
+	return id, nil
 }
 
 // Refusal reasons of CheckTarget.
