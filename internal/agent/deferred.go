@@ -100,20 +100,27 @@ func (a *Agent) detach(cfg *config.Config, ev *record.Event) error {
 	return detach(job, a.Environ)
 }
 
+// readJob decodes the job a detached process gets on its stdin into v;
+// empty says the pipe was closed without one.
+func readJob(r io.Reader, v any) (empty bool, err error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxJobBytes+1))
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("reading the job: %w", err)
+	case len(b) == 0:
+		return true, errors.New("no job")
+	case len(b) > maxJobBytes:
+		return false, fmt.Errorf("job over %d bytes", maxJobBytes)
+	}
+	return false, json.Unmarshal(b, v)
+}
+
 // finishDeferred is the detached process: read the job, run the chain,
 // append the second record. Its stdin is the job pipe; stdout and stderr go
 // nowhere, so everything it has to say goes to the operational log.
 func (a *Agent) finishDeferred(ctx context.Context) int {
 	var job deferredJob
-	b, err := io.ReadAll(io.LimitReader(a.Stdin, maxJobBytes+1))
-	switch {
-	case err != nil:
-		err = fmt.Errorf("reading the job: %w", err)
-	case len(b) > maxJobBytes:
-		err = fmt.Errorf("job over %d bytes", maxJobBytes)
-	default:
-		err = json.Unmarshal(b, &job)
-	}
+	_, err := readJob(a.Stdin, &job)
 	if err == nil && (job.Event == nil || job.Event.EventID == "" || job.Config.LogDir == "") {
 		err = errors.New("job without an event, event id or log directory")
 	}

@@ -194,17 +194,9 @@ func (a *Agent) deliver(ctx context.Context, cfg *config.Config, logger *slog.Lo
 // finishDelivery is the detached delivery process.
 func (a *Agent) finishDelivery(ctx context.Context) int {
 	var job deliverJob
-	b, err := io.ReadAll(io.LimitReader(a.Stdin, maxJobBytes+1))
-	if err == nil && len(b) == 0 {
+	empty, err := readJob(a.Stdin, &job)
+	if empty {
 		return ExitOK // started ahead of a record that never came (the agent was killed): nothing to do
-	}
-	switch {
-	case err != nil:
-		err = fmt.Errorf("reading the job: %w", err)
-	case len(b) > maxJobBytes:
-		err = fmt.Errorf("job over %d bytes", maxJobBytes)
-	default:
-		err = json.Unmarshal(b, &job)
 	}
 	if err == nil && (job.Config.LogDir == "" || job.Config.Reporting.SpoolDir == "") {
 		err = errors.New("job without a log or spool directory")
