@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -63,29 +61,12 @@ func NewReporters(cfg *config.Config, logger *slog.Logger) *Reporters {
 // else for a built-in reporter the built-in module, else
 // <plugin_dir>/<name>.wasm.
 func ResolveReporter(cfg *config.Config, name string) (Location, error) {
-	if err := checkStrategyName(name); err != nil {
-		return Location{}, err
+	loc, searched, err := resolve(cfg, name, cfg.Reporting.Reporter(name).File, config.IsBuiltinReporter(name))
+	if err == nil && loc.Path == "" {
+		err = fmt.Errorf("unknown reporter %q: no reporting.reporters.%s.file and no module at %s",
+			name, name, strings.Join(searched, " or "))
 	}
-	if f := cfg.Reporting.Reporter(name).File; f != "" {
-		return Location{Name: name, Path: f, Kind: KindFile}, nil
-	}
-	var searched []string
-	if dir := BuiltinDir(cfg); dir != "" && config.IsBuiltinReporter(name) {
-		p := filepath.Join(dir, BuiltinModule)
-		if _, err := os.Stat(p); err == nil {
-			return Location{Name: name, Path: p, Kind: KindBuiltin}, nil
-		}
-		searched = append(searched, p)
-	}
-	if cfg.PluginDir != "" {
-		p := filepath.Join(cfg.PluginDir, name+".wasm")
-		if _, err := os.Stat(p); err == nil {
-			return Location{Name: name, Path: p, Kind: KindPluginDir}, nil
-		}
-		searched = append(searched, p)
-	}
-	return Location{}, fmt.Errorf("unknown reporter %q: no reporting.reporters.%s.file and no module at %s",
-		name, name, strings.Join(searched, " or "))
+	return loc, err
 }
 
 // Report delivers record (one JSON object, as written to the detailed log)

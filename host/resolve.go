@@ -41,29 +41,41 @@ const BuiltinModule = "builtin.wasm"
 // Built-ins win over drop-ins so a stray file in plugin_dir cannot replace a
 // shipped strategy; a site that means to must say so with strategies.<name>.file.
 func Resolve(cfg *config.Config, name string) (Location, error) {
+	st := cfg.Strategies[name]
+	loc, searched, err := resolve(cfg, name, st.File, config.IsBuiltin(name))
+	if err == nil && loc.Path == "" {
+		err = fmt.Errorf("%w %q: no strategies.%s.file and no module at %s",
+			discovery.ErrUnknownStrategy, name, name, strings.Join(searched, " or "))
+	}
+	return loc, err
+}
+
+// resolve is the search Resolve and ResolveReporter share: the configured
+// file, else the built-in module for a built-in name, else
+// <plugin_dir>/<name>.wasm. An empty Location with the paths searched says
+// none was found.
+func resolve(cfg *config.Config, name, file string, builtin bool) (loc Location, searched []string, err error) {
 	if err := checkStrategyName(name); err != nil {
-		return Location{}, err
+		return Location{}, nil, err
 	}
-	if st, ok := cfg.Strategies[name]; ok && st.File != "" {
-		return Location{Name: name, Path: st.File, Kind: KindFile}, nil
+	if file != "" {
+		return Location{Name: name, Path: file, Kind: KindFile}, nil, nil
 	}
-	var searched []string
-	if dir := BuiltinDir(cfg); dir != "" && config.IsBuiltin(name) {
+	if dir := BuiltinDir(cfg); dir != "" && builtin {
 		p := filepath.Join(dir, BuiltinModule)
 		if _, err := os.Stat(p); err == nil {
-			return Location{Name: name, Path: p, Kind: KindBuiltin}, nil
+			return Location{Name: name, Path: p, Kind: KindBuiltin}, nil, nil
 		}
 		searched = append(searched, p)
 	}
 	if cfg.PluginDir != "" {
 		p := filepath.Join(cfg.PluginDir, name+".wasm")
 		if _, err := os.Stat(p); err == nil {
-			return Location{Name: name, Path: p, Kind: KindPluginDir}, nil
+			return Location{Name: name, Path: p, Kind: KindPluginDir}, nil, nil
 		}
 		searched = append(searched, p)
 	}
-	return Location{}, fmt.Errorf("%w %q: no strategies.%s.file and no module at %s",
-		discovery.ErrUnknownStrategy, name, name, strings.Join(searched, " or "))
+	return Location{}, searched, nil
 }
 
 // StrategyOfFile names the configured strategy whose module is path
