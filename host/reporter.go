@@ -32,6 +32,9 @@ import (
 // the request is written into an fgr_alloc buffer as for fgr_discover.
 const exportReport = abi.ExportReport
 
+// reporterCompileWait is the least a reporter's load waits for its compile.
+const reporterCompileWait = time.Minute
+
 var reportSignature = func() signature {
 	f, _ := abi.Lookup(abi.Exports, exportReport)
 	return sigFor(f)
@@ -188,7 +191,9 @@ func (r *Reporters) module(ctx context.Context, name string, settings config.Str
 	if timeout <= 0 {
 		timeout = config.DefaultReporterTimeout
 	}
-	c, err := r.eng.compile(ctx, loc, settings.MemoryLimit, timeout, checkReporterShape)
+	// A reporter runs in the delivery process, off the fence path: its
+	// compile may take longer than one delivery (still in a bounded child).
+	c, err := r.eng.compile(ctx, loc, settings.MemoryLimit, max(timeout, reporterCompileWait), checkReporterShape)
 	if err != nil {
 		return nil, err
 	}
