@@ -2,11 +2,9 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
@@ -26,36 +24,6 @@ const partitionRuns = 5
 // Pacemaker fixture, where it runs dlm and two gfs2 clones.
 var partitionFS = []string{"gfs2-home", "gfs2-proj"}
 
-// silentAPI accepts TCP connections and never answers: a Kubernetes API
-// behind a partition, as kubectl sees it. The returned function stops it.
-func silentAPI() (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	return ln.Addr().String(), func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	}, nil
-}
-
 // partition: the real kubectl against a silent API server, pcs-status on
 // the Pacemaker fixture's outputs. The time is until the agent exits (what
 // fenced and every blocked GFS2 node wait for): this agent with the
@@ -65,7 +33,7 @@ func (l *lab) partition(int) error {
 		l.notes = append(l.notes, "no /usr/bin/kubectl: partition scenario not run")
 		return nil
 	}
-	addr, stop, err := silentAPI()
+	addr, stop, err := fakekube.Silent()
 	if err != nil {
 		return err
 	}

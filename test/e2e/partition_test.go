@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,34 +25,13 @@ const partitionTarget = "compute-node-30"
 // of the fence wait (agent start, module load from the cache, record).
 const partitionSlack = 3 * time.Second
 
-// silentServer accepts TCP connections and never answers, the way a
-// Kubernetes API behind a partition looks to kubectl.
+// silentServer is fakekube.Silent for the length of the test.
 func silentServer(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, stop, err := fakekube.Silent()
 	require.NoError(tb, err)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	tb.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
+	tb.Cleanup(stop)
+	return addr
 }
 
 // TestPartitionUnderFenced: the real kubectl pointed at a silent API
