@@ -98,7 +98,7 @@ func (a *Agent) storageFence(ctx context.Context, run runConfig, p *options.Pars
 	var (
 		bg      *backgroundChain
 		discEnd <-chan time.Time
-		d       = a.deliveryAhead(cfg, logger)
+		d       *delivery // started once the request is out, never before it
 	)
 	params := storagefence.Params{
 		RequestDir: sf.RequestDir, ResponseDir: sf.ResponseDir,
@@ -107,6 +107,7 @@ func (a *Agent) storageFence(ctx context.Context, run runConfig, p *options.Pars
 		Timeout:   sf.Timeout, Poll: sf.PollInterval, CleanupMaxAge: sf.CleanupMaxAge,
 		Now: func() time.Time { return a.Now().Local() },
 		Published: func() {
+			d = a.deliveryAhead(cfg, logger)
 			if cfg.Discovery.Enabled && target.Discoverable() {
 				logger.Info("fence request published; discovering while nnf-sos works")
 				discEnd = time.After(cfg.Discovery.WaitBound())
@@ -142,6 +143,9 @@ func (a *Agent) storageFence(ctx context.Context, run runConfig, p *options.Pars
 			rep = a.discover(ctx, cfg, logger, target, nil)
 		}
 		ev.SetDiscovery(rep)
+		if d == nil {
+			d = a.deliveryAhead(cfg, logger)
+		}
 		a.afterRecord(ctx, cfg, logger, ev, recordFence, a.write(ctx, cfg, logger, ev), d)
 	} else {
 		// The answer decides the fence; discovery gets what is left of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -359,4 +360,34 @@ func TestStorageFenceAnswerAfterTheFenceWaitTakesTheFinishedChain(t *testing.T) 
 		assert.Empty(t, ev.Discovery.State)
 		assert.Equal(t, []string{"sharedfs", "scratch"}, ev.GFS2Filesystems)
 	}
+}
+
+// With reporters configured, a storage fence starts its delivery process
+// only once the request is out (nothing may come before it), spools the
+// record, and hands the job; a target refused before any request is
+// delivered too.
+func TestStorageFenceDeliversAfterPublishing(t *testing.T) {
+	s := newSF(t)
+	spool := filepath.Join(t.TempDir(), "spool")
+	require.NoError(t, os.WriteFile(s.cfgFile, []byte("log_dir: "+s.logDir+"\ncache_dir: \"\"\nreporting: {order: [k8s-event], spool_dir: "+spool+"}\n"), 0o600))
+	var pipes []*jobPipe
+	var requestsAtSpawn []int
+	s.agent.SpawnDelivery = func([]string) (io.WriteCloser, error) {
+		requestsAtSpawn = append(requestsAtSpawn, len(s.requestFiles()))
+		p := &jobPipe{}
+		pipes = append(pipes, p)
+		return p, nil
+	}
+	s.sos(fakesos.Always(fakesos.Answer{Shape: fakesos.R1, Success: true, Delay: 50 * time.Millisecond}))
+	require.Equal(t, 0, s.fence("off", ""))
+	require.Equal(t, 1, s.stdin("action=off\nport=.hidden\nnnf_storage_fence=1\nrequest_dir="+s.req+"\nresponse_dir="+s.resp+"\n"))
+
+	require.Len(t, pipes, 2)
+	assert.Equal(t, 1, requestsAtSpawn[0], "the request was published before the delivery process started")
+	for _, p := range pipes {
+		assert.True(t, p.closed, "the job is handed whole")
+	}
+	entries, err := os.ReadDir(filepath.Join(spool, "incoming"))
+	require.NoError(t, err)
+	assert.Len(t, entries, 2, "both records are queued for the reporters")
 }
