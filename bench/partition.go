@@ -57,20 +57,7 @@ func (l *lab) partition(int) error {
 	file := filepath.Join(s.logDir, "fence-events-detailed.jsonl")
 	// Runs do not overlap: before the next one the harness waits, untimed,
 	// for the completion record of the last.
-	completed := func(i int) error {
-		want := 2 * (i + 2) // the warm-up is i == -1
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			evs, err := readEvents(file)
-			if err == nil && len(evs) >= want {
-				return nil
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("partition: %d records after 60 s, want %d", len(evs), want)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	completed := secondRecords("partition", file, 60*time.Second, 10*time.Millisecond)
 	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")}
 	if err := l.add(repeat("P. partition: reboot, fence_wait 1 s (default)", partitionRuns, p, completed)); err != nil {
 		return err

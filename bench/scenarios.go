@@ -471,6 +471,27 @@ func (l *lab) realKubectl(runs int) error {
 	return l.expect(s2.logDir, "compute-node-6", "pcs-config", []string{"gfs2-home", "gfs2-proj"})
 }
 
+// secondRecords returns the wait of a repeat whose every run leaves two
+// records (a first one, then a detached process's completion): after run
+// i it waits, untimed, until the file holds both records of every run so
+// far, so runs do not overlap. The warm-up is i == -1.
+func secondRecords(what, file string, timeout, poll time.Duration) func(i int) error {
+	return func(i int) error {
+		want := 2 * (i + 2)
+		deadline := time.Now().Add(timeout)
+		for {
+			evs, err := readEvents(file)
+			if err == nil && len(evs) >= want {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s: %d records after %s, want %d", what, len(evs), timeout, want)
+			}
+			time.Sleep(poll)
+		}
+	}
+}
+
 // deferred: scenario 3 in deferred mode; the time measured is until the
 // agent exits (what fenced waits for). Before the next run the harness
 // waits, untimed, for the detached process's second record, so runs do
@@ -481,20 +502,7 @@ func (l *lab) deferred(runs int) error {
 		return err
 	}
 	file := filepath.Join(s.logDir, "fence-events-detailed.jsonl")
-	wait := func(i int) error {
-		want := 2 * (i + 2) // the warm-up is i == -1
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			evs, err := readEvents(file)
-			if err == nil && len(evs) >= want {
-				return nil
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("deferred: %d records after 30 s, want %d", len(evs), want)
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-	}
+	wait := secondRecords("deferred", file, 30*time.Second, 2*time.Millisecond)
 	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")}
 	if err := l.add(repeat("D. reboot, deferred mode (until the agent exits)", runs, p, wait)); err != nil {
 		return err
