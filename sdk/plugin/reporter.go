@@ -195,17 +195,7 @@ func decodeReport(raw []byte) (Report, error) {
 				rep.Record = append([]byte(nil), b...)
 			}
 		case "config":
-			if r.Peek() == jsonlite.Null {
-				return r.Null()
-			}
-			var v any
-			if v, err = r.Value(); err == nil {
-				m, ok := v.(map[string]any)
-				if !ok {
-					return errors.New("plugin: report config is not an object")
-				}
-				rep.Config = m
-			}
+			rep.Config, err = readConfig(r, "report")
 		default:
 			err = r.Skip()
 		}
@@ -217,8 +207,8 @@ func decodeReport(raw []byte) (Report, error) {
 	if err != nil {
 		return Report{}, errors.New("plugin: bad report request from host: " + err.Error())
 	}
-	if abi != ABIVersion {
-		return Report{}, errors.New("plugin: host sent ABI version " + itoa(int(abi)) + ", this SDK speaks " + itoa(ABIVersion))
+	if err := checkABI(abi); err != nil {
+		return Report{}, err
 	}
 	if len(rep.Record) == 0 {
 		return Report{}, errors.New("plugin: report request without a record")

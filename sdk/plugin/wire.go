@@ -51,18 +51,7 @@ func decodeRequest(raw []byte) (Request, error) {
 		case "action":
 			req.Action, err = r.String()
 		case "config":
-			if r.Peek() == jsonlite.Null {
-				return r.Null()
-			}
-			var v any
-			v, err = r.Value()
-			if err == nil {
-				m, ok := v.(map[string]any)
-				if !ok {
-					return errors.New("plugin: request config is not an object")
-				}
-				req.Config = m
-			}
+			req.Config, err = readConfig(r, "request")
 		}
 		return err
 	})
@@ -72,13 +61,38 @@ func decodeRequest(raw []byte) (Request, error) {
 	if err != nil {
 		return Request{}, errors.New("plugin: bad request from host: " + err.Error())
 	}
-	if abi != ABIVersion {
-		return Request{}, errors.New("plugin: host sent ABI version " + itoa(int(abi)) + ", this SDK speaks " + itoa(ABIVersion))
+	if err := checkABI(abi); err != nil {
+		return Request{}, err
 	}
 	if req.Config == nil {
 		req.Config = map[string]any{}
 	}
 	return req, nil
+}
+
+// readConfig reads the "config" member of a host request (what names the
+// request in errors): an object, or null for none.
+func readConfig(r *jsonlite.Reader, what string) (map[string]any, error) {
+	if r.Peek() == jsonlite.Null {
+		return nil, r.Null()
+	}
+	v, err := r.Value()
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("plugin: " + what + " config is not an object")
+	}
+	return m, nil
+}
+
+// checkABI refuses a request from a host speaking another ABI version.
+func checkABI(abi int64) error {
+	if abi != ABIVersion {
+		return errors.New("plugin: host sent ABI version " + itoa(int(abi)) + ", this SDK speaks " + itoa(ABIVersion))
+	}
+	return nil
 }
 
 // encodeResponse writes {"filesystems":[..],"details":{..},"error":".."}.
