@@ -63,6 +63,7 @@ const (
 	// Child exit codes: how the compile failed.
 	childCompileFailed = 10 // the module does not compile: the message says why
 	childCacheFailed   = 11 // the module compiled, the entry could not be written
+	goRuntimeDied      = 2  // how the Go runtime exits on a fatal error, signal or panic
 
 	completeMarker = "complete" // in an entry directory: written last, by the child
 	lockPoll       = 20 * time.Millisecond
@@ -339,6 +340,11 @@ func (e *engine) runCompileChild(ctx context.Context, bin []byte, entry string, 
 	}
 	if strings.Contains(msg, "out of memory") || strings.Contains(msg, "cannot allocate memory") {
 		return fmt.Errorf("compiling it needs more than the %d MiB compile memory ceiling", ceiling>>20)
+	}
+	if errors.As(err, &exit) && exit.ExitCode() == goRuntimeDied {
+		// At RLIMIT_DATA the Go runtime does not always say "out of
+		// memory": an mmap it cannot get can also end it as a SIGSEGV.
+		return fmt.Errorf("the compile's Go runtime died (%s), most likely at the %d MiB compile memory ceiling", msg, ceiling>>20)
 	}
 	return fmt.Errorf("compile failed: %v: %s", err, msg)
 }
