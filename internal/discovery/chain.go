@@ -296,6 +296,27 @@ func (c *Chain) startLocked(i int, hedge bool) {
 	}()
 }
 
+// runOne loads and calls one strategy; calling is told between the two.
+func runOne(ctx context.Context, src Source, name string, t Target, calling func()) Attempt {
+	start := time.Now()
+	s, err := src.Strategy(ctx, name)
+	if err != nil {
+		return Attempt{Strategy: name, Outcome: OutcomeLoadError, Error: err.Error(), DurationMS: ms(time.Since(start))}
+	}
+	calling()
+	a := s.Discover(ctx, t)
+	a.Strategy = name
+	if a.Outcome == "" {
+		a.Outcome = OutcomeError
+		a.Error = "strategy returned no outcome"
+	}
+	if a.Outcome == OutcomeFound && len(a.Filesystems) == 0 {
+		a.Outcome = OutcomeEmpty
+	}
+	a.DurationMS = ms(time.Since(start))
+	return a
+}
+
 // finishLocked ends the chain: nothing more starts and running strategies
 // are cancelled (an earlier one answered, or the budget or ctx ended). With
 // wait, the report is final once they return (their attempts say how they

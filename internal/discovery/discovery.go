@@ -9,8 +9,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/nodename"
 )
 
 // Sentinels written into gfs2_filesystems when no strategy names a filesystem.
@@ -39,45 +37,6 @@ const (
 	OutcomeSkipped       Outcome = "skipped"        // not run: an earlier strategy answered or the budget was spent
 	OutcomeInvalidTarget Outcome = "invalid-target" // target name not safe to pass to any command; nothing was run
 )
-
-// Target is the fence target as the chain, the host and the record see it.
-// Build it once with NewTarget, which decides whether discovery may see the
-// node at all; Problem says why not.
-type Target struct {
-	Node   string // as Pacemaker named it; untrusted text
-	Action string // on, off, reboot, or "run" for the plugins run admin command
-
-	problem string // why no strategy may see Node; "" when one may
-	checked bool   // built by NewTarget: problem is the verdict
-}
-
-// NewTarget checks node once for the whole run.
-func NewTarget(node, action string) Target {
-	return Target{Node: node, Action: action, problem: problemOf(node), checked: true}
-}
-
-// Problem says why discovery must not see the node, or "" when it may. A
-// Target written as a literal (tests, admin commands) is checked here.
-func (t Target) Problem() string {
-	if t.checked {
-		return t.problem
-	}
-	return problemOf(t.Node)
-}
-
-// Discoverable reports whether a strategy may be handed the node.
-func (t Target) Discoverable() bool { return t.Problem() == "" }
-
-func problemOf(node string) string {
-	err := nodename.Validate(node)
-	switch {
-	case err == nil:
-		return ""
-	case errors.Is(err, nodename.ErrEmpty):
-		return "no target node given (nodename, plug or port)"
-	}
-	return err.Error()
-}
 
 // HostCall is one command a strategy ran through the host, kept for the
 // attempt record and for `plugins run` traces.
@@ -183,27 +142,6 @@ func Run(ctx context.Context, src Source, order []string, t Target, opts Options
 	c := Start(ctx, src, order, t, opts)
 	defer c.Stop()
 	return c.Report()
-}
-
-// runOne loads and calls one strategy; calling is told between the two.
-func runOne(ctx context.Context, src Source, name string, t Target, calling func()) Attempt {
-	start := time.Now()
-	s, err := src.Strategy(ctx, name)
-	if err != nil {
-		return Attempt{Strategy: name, Outcome: OutcomeLoadError, Error: err.Error(), DurationMS: ms(time.Since(start))}
-	}
-	calling()
-	a := s.Discover(ctx, t)
-	a.Strategy = name
-	if a.Outcome == "" {
-		a.Outcome = OutcomeError
-		a.Error = "strategy returned no outcome"
-	}
-	if a.Outcome == OutcomeFound && len(a.Filesystems) == 0 {
-		a.Outcome = OutcomeEmpty
-	}
-	a.DurationMS = ms(time.Since(start))
-	return a
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
