@@ -163,20 +163,6 @@ func (a *Agent) complete(ctx context.Context, cfg *config.Config, logger *slog.L
 	a.afterRecord(ctx, cfg, logger, ev, recordCompletion, written, nil)
 }
 
-// write appends ev durably and says whether it reached the log directory
-// (false: it went to stderr and syslog). The record must land even if
-// Pacemaker is already cancelling us.
-func (a *Agent) write(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) bool {
-	w := &record.Writer{Dir: cfg.LogDir, Stderr: a.Stderr, Syslog: a.Syslog}
-	if err := w.Write(context.WithoutCancel(ctx), ev); err != nil {
-		logger.Error("fence record not written to the log directory", "error", err)
-		return false
-	}
-	logger.Info("fence event recorded", "gfs2_filesystems", ev.GFS2Filesystems,
-		"strategy", ev.Discovery.Strategy, "discovery_ms", ev.Discovery.DurationMS, "discovery_state", ev.Discovery.State)
-	return true
-}
-
 // DetachSelf re-executes this binary (/proc/self/exe, which stays valid
 // even if the file was replaced by an upgrade) with DeferredSubcommand in a
 // new session: no controlling terminal, its own process group, stdout and

@@ -100,6 +100,20 @@ func (a *Agent) recordAndFinish(ctx context.Context, cfg *config.Config, logger 
 	bg.stop()
 }
 
+// write appends ev durably and says whether it reached the log directory
+// (false: it went to stderr and syslog). The record must land even if
+// Pacemaker is already cancelling us.
+func (a *Agent) write(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) bool {
+	w := &record.Writer{Dir: cfg.LogDir, Stderr: a.Stderr, Syslog: a.Syslog}
+	if err := w.Write(context.WithoutCancel(ctx), ev); err != nil {
+		logger.Error("fence record not written to the log directory", "error", err)
+		return false
+	}
+	logger.Info("fence event recorded", "gfs2_filesystems", ev.GFS2Filesystems,
+		"strategy", ev.Discovery.Strategy, "discovery_ms", ev.Discovery.DurationMS, "discovery_state", ev.Discovery.State)
+	return true
+}
+
 // backgroundChain is the strategy chain running off the caller's
 // goroutine. Even building the source and starting the chain (which reads
 // the head-start plan) happens there: a file open that blocks must not hold
