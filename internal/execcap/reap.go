@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,6 +25,9 @@ import (
 
 var (
 	subreaper sync.Once
+	// commandsRan is set with the first command: before it, no orphan can
+	// have been reparented to the agent, and KillAll has nothing to scan.
+	commandsRan atomic.Bool
 
 	// children guards the agent's own direct children: commands are
 	// registered under its read lock as they are started, and killOrphans
@@ -36,7 +40,10 @@ var (
 )
 
 func becomeSubreaper() {
-	subreaper.Do(func() { _ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) })
+	subreaper.Do(func() {
+		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+		commandsRan.Store(true)
+	})
 }
 
 // Spare marks a direct child of the agent that is not a command and must
@@ -49,14 +56,17 @@ func Spare(pid int) {
 
 // KillAll kills the process group of every command still running and every
 // orphan reparented to the agent. The agent calls it on every exit path it
-// controls.
+// controls; a run that started no command (metadata, discovery off) skips
+// the scan of /proc, a hundred system calls.
 func KillAll() {
 	regMu.Lock()
 	for pgid := range leaders {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	}
 	regMu.Unlock()
-	killOrphans()
+	if commandsRan.Load() {
+		killOrphans()
+	}
 }
 
 // killOrphans kills and reaps the agent's children that it did not start:
