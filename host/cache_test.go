@@ -20,6 +20,7 @@ import (
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/tmpfstest"
 )
 
 // entryFiles are the compiled-code files wazero wrote for wasm under a
@@ -123,14 +124,7 @@ func TestCacheEntryOthersCouldWriteIsEvicted(t *testing.T) {
 // With the disk under the cache full, the module is compiled in memory and
 // the attempt says so.
 func TestFullDiskUnderTheCacheCompilesInMemory(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a small tmpfs")
-	}
-	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+	mnt := tmpfstest.Mount(t, "16k", "0700")
 	cfg := testConfig(t)
 	cfg.CacheDir = filepath.Join(mnt, "cache")
 	addStrategy(cfg, "t", guest("tester"), map[string]any{"filesystems": []any{"a/b"}})
