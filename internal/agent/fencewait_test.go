@@ -61,15 +61,20 @@ func outcome(o discovery.Outcome, why string) discovery.Strategy {
 	})
 }
 
+// serving is a SourceFactory handing out src, with nothing to release.
+func serving(src discovery.Source) SourceFactory {
+	return func(*config.Config, *slog.Logger) (discovery.Source, func(context.Context) error) {
+		return src, func(context.Context) error { return nil }
+	}
+}
+
 // boundedHarness: the default mode with a short fence wait and hedge, and
 // Detach collecting jobs.
 func boundedHarness(t *testing.T, src *scriptedSource, extra string) (*harness, *[][]byte) {
 	h := newHarness(t, "")
 	yaml := "log_dir: " + h.logDir + "\ncache_dir: \"\"\ndiscovery:\n  fence_wait: 300ms\n  hedge_after: 20ms\n" + extra
 	require.NoError(t, os.WriteFile(h.cfgFile, []byte(yaml), 0o600))
-	h.agent.NewSource = func(*config.Config, *slog.Logger) (discovery.Source, func(context.Context) error) {
-		return src, func(context.Context) error { return nil }
-	}
+	h.agent.NewSource = serving(src)
 	var jobs [][]byte
 	h.agent.Detach = func(job []byte, _ []string) error { jobs = append(jobs, job); return nil }
 	return h, &jobs
@@ -144,9 +149,7 @@ func TestFenceWaitRecordsPartialThenCompletion(t *testing.T) {
 	child := &scriptedSource{strategies: map[string]discovery.Strategy{
 		config.StrategyKubectlNNF: outcome(discovery.OutcomeTimeout, "kubectl timed out"),
 	}}
-	h.agent.NewSource = func(*config.Config, *slog.Logger) (discovery.Source, func(context.Context) error) {
-		return child, func(context.Context) error { return nil }
-	}
+	h.agent.NewSource = serving(child)
 	require.Equal(t, 0, h.finish((*jobs)[0]))
 	evs = h.records()
 	require.Len(t, evs, 2)
@@ -174,9 +177,7 @@ func TestCompletionTakesTheEarlierStrategysAnswer(t *testing.T) {
 	require.Equal(t, 0, runWithin(t, h, "nodename=compute-node-3\naction=reboot\n"))
 	require.Len(t, *jobs, 1)
 	child := &scriptedSource{strategies: map[string]discovery.Strategy{config.StrategyKubectlNNF: answer("user/nnf-fs")}}
-	h.agent.NewSource = func(*config.Config, *slog.Logger) (discovery.Source, func(context.Context) error) {
-		return child, func(context.Context) error { return nil }
-	}
+	h.agent.NewSource = serving(child)
 	require.Equal(t, 0, h.finish((*jobs)[0]))
 	evs := h.records()
 	require.Len(t, evs, 2)
