@@ -20,6 +20,7 @@ import (
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/tmpfstest"
 )
 
 // entryFiles are the compiled-code files wazero wrote for wasm under a
@@ -123,14 +124,7 @@ func TestCacheEntryOthersCouldWriteIsEvicted(t *testing.T) {
 // With the disk under the cache full, the module is compiled in memory and
 // the attempt says so.
 func TestFullDiskUnderTheCacheCompilesInMemory(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a small tmpfs")
-	}
-	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+	mnt := tmpfstest.Mount(t, "16k", "0700")
 	cfg := testConfig(t)
 	cfg.CacheDir = filepath.Join(mnt, "cache")
 	addStrategy(cfg, "t", guest("tester"), map[string]any{"filesystems": []any{"a/b"}})
@@ -204,15 +198,23 @@ func heavyGuest(t *testing.T, lines int) string {
 	return wasm
 }
 
-// A compile longer than the strategy timeout ends the attempt at the
-// timeout; the compile goes on, writes the entry, and the next fence loads
-// it.
-func TestExpensiveCompileIsBoundedByTheStrategyTimeoutAndStillCached(t *testing.T) {
+// heavyConfig has one strategy "heavy", a heavyGuest of 100000 lines with
+// the given timeout, and its own compile cache.
+func heavyConfig(t *testing.T, timeout time.Duration) *config.Config {
+	t.Helper()
 	wasm := heavyGuest(t, 100000)
 	cfg := testConfig(t)
 	cfg.CacheDir = filepath.Join(t.TempDir(), "cache")
 	addStrategy(cfg, "heavy", wasm, nil)
-	setStrategy(cfg, "heavy", func(s *config.Strategy) { s.Timeout = 100 * time.Millisecond })
+	setStrategy(cfg, "heavy", func(s *config.Strategy) { s.Timeout = timeout })
+	return cfg
+}
+
+// A compile longer than the strategy timeout ends the attempt at the
+// timeout; the compile goes on, writes the entry, and the next fence loads
+// it.
+func TestExpensiveCompileIsBoundedByTheStrategyTimeoutAndStillCached(t *testing.T) {
+	cfg := heavyConfig(t, 100*time.Millisecond)
 	start := time.Now()
 
 	rep := runChain(t, cfg, "n", nil)
@@ -236,11 +238,7 @@ func TestExpensiveCompileIsBoundedByTheStrategyTimeoutAndStillCached(t *testing.
 // A compile that needs more memory than the ceiling is refused with a
 // sentence, not an out-of-memory agent.
 func TestCompileOverTheMemoryCeilingIsALoadError(t *testing.T) {
-	wasm := heavyGuest(t, 100000)
-	cfg := testConfig(t)
-	cfg.CacheDir = filepath.Join(t.TempDir(), "cache")
-	addStrategy(cfg, "heavy", wasm, nil)
-	setStrategy(cfg, "heavy", func(s *config.Strategy) { s.Timeout = 2 * time.Minute })
+	cfg := heavyConfig(t, 2*time.Minute)
 	src := NewSource(cfg, nil)
 	defer src.Close(context.Background())
 	src.eng.compileMemory = 48 << 20

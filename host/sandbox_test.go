@@ -245,19 +245,25 @@ func TestParallelCallersAreSerialized(t *testing.T) {
 	}
 }
 
+// assertLoadRefused runs a chain with the module at p as its one strategy:
+// it must be refused at load, with an error containing want.
+func assertLoadRefused(t *testing.T, p, want string) {
+	t.Helper()
+	cfg := testConfig(t)
+	addStrategy(cfg, "m", p, nil)
+
+	rep := runChain(t, cfg, "n", nil)
+
+	assert.Equal(t, discovery.OutcomeLoadError, rep.Attempts[0].Outcome)
+	assert.Contains(t, rep.Attempts[0].Error, want)
+}
+
 func TestWorldWritableModuleIsRefused(t *testing.T) {
 	for name, mode := range map[string]os.FileMode{"world": 0o646, "group": 0o664} {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			p := filepath.Join(dir, "open.wasm")
+			p := filepath.Join(t.TempDir(), "open.wasm")
 			copyFile(t, guest("tester"), p, mode)
-			cfg := testConfig(t)
-			addStrategy(cfg, "open", p, nil)
-
-			rep := runChain(t, cfg, "n", nil)
-
-			assert.Equal(t, discovery.OutcomeLoadError, rep.Attempts[0].Outcome)
-			assert.Contains(t, rep.Attempts[0].Error, "lets group or others write it")
+			assertLoadRefused(t, p, "lets group or others write it")
 		})
 	}
 	t.Run("writable directory", func(t *testing.T) {
@@ -266,13 +272,7 @@ func TestWorldWritableModuleIsRefused(t *testing.T) {
 		p := filepath.Join(dir, "m.wasm")
 		copyFile(t, guest("tester"), p, 0o644)
 		require.NoError(t, os.Chmod(dir, 0o777))
-		cfg := testConfig(t)
-		addStrategy(cfg, "m", p, nil)
-
-		rep := runChain(t, cfg, "n", nil)
-
-		assert.Equal(t, discovery.OutcomeLoadError, rep.Attempts[0].Outcome)
-		assert.Contains(t, rep.Attempts[0].Error, "lets group or others replace it")
+		assertLoadRefused(t, p, "lets group or others replace it")
 	})
 	t.Run("symlink from a writable directory", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "real.wasm")
@@ -282,13 +282,7 @@ func TestWorldWritableModuleIsRefused(t *testing.T) {
 		link := filepath.Join(open, "link.wasm")
 		require.NoError(t, os.Symlink(p, link))
 		require.NoError(t, os.Chmod(open, 0o777))
-		cfg := testConfig(t)
-		addStrategy(cfg, "m", link, nil)
-
-		rep := runChain(t, cfg, "n", nil)
-
-		assert.Equal(t, discovery.OutcomeLoadError, rep.Attempts[0].Outcome)
-		assert.Contains(t, rep.Attempts[0].Error, "its directory "+open)
+		assertLoadRefused(t, link, "its directory "+open)
 	})
 	t.Run("owned by another user", func(t *testing.T) {
 		if os.Geteuid() != 0 {
@@ -297,13 +291,7 @@ func TestWorldWritableModuleIsRefused(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "theirs.wasm")
 		copyFile(t, guest("tester"), p, 0o644)
 		require.NoError(t, os.Chown(p, 65534, 65534))
-		cfg := testConfig(t)
-		addStrategy(cfg, "theirs", p, nil)
-
-		rep := runChain(t, cfg, "n", nil)
-
-		assert.Equal(t, discovery.OutcomeLoadError, rep.Attempts[0].Outcome)
-		assert.Contains(t, rep.Attempts[0].Error, "owned by uid 65534")
+		assertLoadRefused(t, p, "owned by uid 65534")
 	})
 	t.Run("owner-only module loads", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "fine.wasm")

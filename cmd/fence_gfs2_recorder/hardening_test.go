@@ -174,27 +174,7 @@ func TestHeldLockSendsTheRecordToTheFallback(t *testing.T) {
 // SIGHUP and SIGQUIT end the delay as SIGTERM does: the record is written.
 func TestSighupAndSigquitStillRecord(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGQUIT} {
-		t.Run(sig.String(), func(t *testing.T) {
-			e := newEnv(t, "discovery:\n  enabled: false\n")
-			cmd := exec.Command(agentBin)
-			cmd.Env = e.environ()
-			cmd.Stdin = strings.NewReader("nodename=compute-node-3\naction=reboot\ndelay=30\n")
-			require.NoError(t, cmd.Start())
-			deadline := time.Now().Add(hangBound)
-			for {
-				b, _ := os.ReadFile(filepath.Join(e.logDir, record.OperationalFile))
-				if bytes.Contains(b, []byte("delaying before recording")) {
-					break
-				}
-				require.True(t, time.Now().Before(deadline), "agent never started its delay")
-				time.Sleep(20 * time.Millisecond)
-			}
-			require.NoError(t, cmd.Process.Signal(sig))
-			require.NoError(t, cmd.Wait(), "exit 0 after %s", sig)
-			evs := e.records()
-			require.Len(t, evs, 1)
-			assert.Equal(t, "compute-node-3", evs[0].TargetNode)
-		})
+		t.Run(sig.String(), func(t *testing.T) { signalDuringDelayStillRecords(t, sig) })
 	}
 }
 

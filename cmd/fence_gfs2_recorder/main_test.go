@@ -296,13 +296,20 @@ func TestConcurrentAgents(t *testing.T) {
 
 // SIGTERM during --delay: the agent stops waiting and still records.
 func TestSigtermDuringDelayStillRecords(t *testing.T) {
+	signalDuringDelayStillRecords(t, syscall.SIGTERM)
+}
+
+// signalDuringDelayStillRecords sends sig to an agent inside a 30 s delay
+// before a reboot: it must exit 0 with the record written.
+func signalDuringDelayStillRecords(t *testing.T, sig syscall.Signal) {
+	t.Helper()
 	e := newEnv(t, "discovery:\n  enabled: false\n")
 	cmd := exec.Command(agentBin)
 	cmd.Env = e.environ()
 	cmd.Stdin = strings.NewReader("nodename=compute-node-3\naction=reboot\ndelay=30\n")
 	require.NoError(t, cmd.Start())
 	// Wait until the agent is inside the delay (it logs it first).
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(hangBound)
 	for {
 		b, _ := os.ReadFile(filepath.Join(e.logDir, record.OperationalFile))
 		if bytes.Contains(b, []byte("delaying before recording")) {
@@ -311,8 +318,8 @@ func TestSigtermDuringDelayStillRecords(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "agent never started its delay")
 		time.Sleep(20 * time.Millisecond)
 	}
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, cmd.Wait())
+	require.NoError(t, cmd.Process.Signal(sig))
+	require.NoError(t, cmd.Wait(), "exit 0 after %s", sig)
 	evs := e.records()
 	require.Len(t, evs, 1)
 	assert.Equal(t, "compute-node-3", evs[0].TargetNode)

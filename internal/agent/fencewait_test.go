@@ -14,6 +14,7 @@ import (
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record"
 )
 
 // scriptedSource hands out the strategies of a table and counts loads.
@@ -61,15 +62,20 @@ func outcome(o discovery.Outcome, why string) discovery.Strategy {
 	})
 }
 
+// serving is a SourceFactory handing out src, with nothing to release.
+func serving(src discovery.Source) SourceFactory {
+	return func(*config.Config, *slog.Logger) (discovery.Source, func(context.Context) error) {
+		return src, func(context.Context) error { return nil }
+	}
+}
+
 // boundedHarness: the default mode with a short fence wait and hedge, and
 // Detach collecting jobs.
 func boundedHarness(t *testing.T, src *scriptedSource, extra string) (*harness, *[][]byte) {
 	h := newHarness(t, "")
 	yaml := "log_dir: " + h.logDir + "\ncache_dir: \"\"\ndiscovery:\n  fence_wait: 300ms\n  hedge_after: 20ms\n" + extra
 	require.NoError(t, os.WriteFile(h.cfgFile, []byte(yaml), 0o600))
-	h.agent.NewSource = func(*config.Config, *slog.Logger) (discovery.Source, func(context.Context) error) {
-		return src, func(context.Context) error { return nil }
-	}
+	h.agent.NewSource = serving(src)
 	var jobs [][]byte
 	h.agent.Detach = func(job []byte, _ []string) error { jobs = append(jobs, job); return nil }
 	return h, &jobs
@@ -90,6 +96,16 @@ func runWithin(t *testing.T, h *harness, in string) int {
 	}
 }
 
+// fenceOnce runs one fence within the bound, which must exit 0 and leave
+// exactly one record, and returns that record.
+func (h *harness) fenceOnce(in string) record.Event {
+	h.t.Helper()
+	require.Equal(h.t, 0, runWithin(h.t, h, in))
+	evs := h.records()
+	require.Len(h.t, evs, 1)
+	return evs[0]
+}
+
 // The common case: the first strategy answers at once. One record, no
 // hedge, no detached process.
 func TestAnswerInTimeIsOneRecordWithoutHedgeOrDetachedProcess(t *testing.T) {
@@ -98,13 +114,10 @@ func TestAnswerInTimeIsOneRecordWithoutHedgeOrDetachedProcess(t *testing.T) {
 		config.StrategyPcsStatus:  answer("never-asked"),
 	}}
 	h, jobs := boundedHarness(t, src, "")
-	require.Equal(t, 0, runWithin(t, h, "nodename=compute-node-3\naction=off\n"))
-
-	evs := h.records()
-	require.Len(t, evs, 1)
-	assert.Empty(t, evs[0].Discovery.State, "a record in time is not partial")
-	assert.Equal(t, 0, evs[0].Discovery.HedgesStarted)
-	assert.Equal(t, []string{"default/fs1"}, evs[0].GFS2Filesystems)
+	ev := h.fenceOnce("nodename=compute-node-3\naction=off\n")
+	assert.Empty(t, ev.Discovery.State, "a record in time is not partial")
+	assert.Equal(t, 0, ev.Discovery.HedgesStarted)
+	assert.Equal(t, []string{"default/fs1"}, ev.GFS2Filesystems)
 	assert.Empty(t, *jobs, "no detached process")
 	assert.Equal(t, []string{config.StrategyKubectlNNF}, src.loads())
 }
@@ -122,11 +135,7 @@ func TestFenceWaitRecordsPartialThenCompletion(t *testing.T) {
 		config.StrategyPcsConfig:  answer("never-asked"),
 	}}
 	h, jobs := boundedHarness(t, src, "")
-	require.Equal(t, 0, runWithin(t, h, "nodename=compute-node-3\naction=reboot\n"))
-
-	evs := h.records()
-	require.Len(t, evs, 1)
-	first := evs[0]
+	first := h.fenceOnce("nodename=compute-node-3\naction=reboot\n")
 	assert.Equal(t, discovery.StatePartial, first.Discovery.State)
 	assert.Equal(t, config.StrategyPcsStatus, first.Discovery.Strategy)
 	assert.Equal(t, []string{"sharedfs"}, first.GFS2Filesystems)
@@ -144,11 +153,9 @@ func TestFenceWaitRecordsPartialThenCompletion(t *testing.T) {
 	child := &scriptedSource{strategies: map[string]discovery.Strategy{
 		config.StrategyKubectlNNF: outcome(discovery.OutcomeTimeout, "kubectl timed out"),
 	}}
-	h.agent.NewSource = func(*config.Config, *slog.Logger) (discovery.Source, func(context.Context) error) {
-		return child, func(context.Context) error { return nil }
-	}
+	h.agent.NewSource = serving(child)
 	require.Equal(t, 0, h.finish((*jobs)[0]))
-	evs = h.records()
+	evs := h.records()
 	require.Len(t, evs, 2)
 	second := evs[1]
 	assert.Equal(t, first.EventID, second.EventID)
@@ -174,9 +181,7 @@ func TestCompletionTakesTheEarlierStrategysAnswer(t *testing.T) {
 	require.Equal(t, 0, runWithin(t, h, "nodename=compute-node-3\naction=reboot\n"))
 	require.Len(t, *jobs, 1)
 	child := &scriptedSource{strategies: map[string]discovery.Strategy{config.StrategyKubectlNNF: answer("user/nnf-fs")}}
-	h.agent.NewSource = func(*config.Config, *slog.Logger) (discovery.Source, func(context.Context) error) {
-		return child, func(context.Context) error { return nil }
-	}
+	h.agent.NewSource = serving(child)
 	require.Equal(t, 0, h.finish((*jobs)[0]))
 	evs := h.records()
 	require.Len(t, evs, 2)
@@ -195,12 +200,10 @@ func TestFenceWaitHoldsWhenNoStrategyReturns(t *testing.T) {
 		config.StrategyPcsConfig:  never(release),
 	}}
 	h, jobs := boundedHarness(t, src, "")
-	require.Equal(t, 0, runWithin(t, h, "nodename=compute-node-3\naction=off\n"))
-	evs := h.records()
-	require.Len(t, evs, 1)
-	assert.Equal(t, discovery.StatePartial, evs[0].Discovery.State)
-	assert.Equal(t, []string{DiscoveryPending}, evs[0].GFS2Filesystems)
-	assert.Equal(t, config.BuiltinStrategies, evs[0].Discovery.Pending)
+	ev := h.fenceOnce("nodename=compute-node-3\naction=off\n")
+	assert.Equal(t, discovery.StatePartial, ev.Discovery.State)
+	assert.Equal(t, []string{DiscoveryPending}, ev.GFS2Filesystems)
+	assert.Equal(t, config.BuiltinStrategies, ev.Discovery.Pending)
 	assert.Len(t, *jobs, 1)
 }
 
@@ -216,17 +219,13 @@ func TestInlineAndDeferredModesAreTheTwoExtremes(t *testing.T) {
 	})
 	src := &scriptedSource{strategies: map[string]discovery.Strategy{config.StrategyKubectlNNF: slow}}
 	h, jobs := boundedHarness(t, src, "  mode: inline\n")
-	require.Equal(t, 0, runWithin(t, h, "nodename=compute-node-3\naction=off\n"))
-	evs := h.records()
-	require.Len(t, evs, 1)
-	assert.Equal(t, []string{"late"}, evs[0].GFS2Filesystems)
+	ev := h.fenceOnce("nodename=compute-node-3\naction=off\n")
+	assert.Equal(t, []string{"late"}, ev.GFS2Filesystems)
 	assert.Empty(t, *jobs)
 
 	h, jobs = boundedHarness(t, src, "  mode: deferred\n")
-	require.Equal(t, 0, runWithin(t, h, "nodename=compute-node-3\naction=off\n"))
-	evs = h.records()
-	require.Len(t, evs, 1)
-	assert.Equal(t, StatePending, evs[0].Discovery.State)
+	ev = h.fenceOnce("nodename=compute-node-3\naction=off\n")
+	assert.Equal(t, StatePending, ev.Discovery.State)
 	assert.Len(t, *jobs, 1)
 }
 
@@ -240,12 +239,10 @@ func TestFenceWaitHoldsWhileTheSourceIsStillBeingBuilt(t *testing.T) {
 		<-release
 		return &scriptedSource{}, func(context.Context) error { return nil }
 	}
-	require.Equal(t, 0, runWithin(t, h, "nodename=compute-node-3\naction=off\n"))
-	evs := h.records()
-	require.Len(t, evs, 1)
-	assert.Equal(t, discovery.StatePartial, evs[0].Discovery.State)
-	assert.Equal(t, []string{DiscoveryPending}, evs[0].GFS2Filesystems)
-	assert.Equal(t, config.BuiltinStrategies, evs[0].Discovery.Pending)
-	assert.Equal(t, []discovery.Outcome{discovery.OutcomePending, discovery.OutcomePending, discovery.OutcomePending}, outcomes(evs[0].Discovery))
+	ev := h.fenceOnce("nodename=compute-node-3\naction=off\n")
+	assert.Equal(t, discovery.StatePartial, ev.Discovery.State)
+	assert.Equal(t, []string{DiscoveryPending}, ev.GFS2Filesystems)
+	assert.Equal(t, config.BuiltinStrategies, ev.Discovery.Pending)
+	assert.Equal(t, []discovery.Outcome{discovery.OutcomePending, discovery.OutcomePending, discovery.OutcomePending}, outcomes(ev.Discovery))
 	assert.Len(t, *jobs, 1)
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -284,7 +285,7 @@ func subFlags(p *options.Parsed, words []string, own ...string) (flags map[strin
 	var rest []string
 	for _, w := range words {
 		switch {
-		case strings.HasPrefix(w, "--") && contains(own, w[2:]):
+		case strings.HasPrefix(w, "--") && slices.Contains(own, w[2:]):
 			flags[w[2:]] = true
 		case strings.HasPrefix(w, "-"):
 			rest = append(rest, w)
@@ -310,15 +311,6 @@ func needsValue(flag string) bool {
 	name := strings.TrimLeft(flag, "-")
 	for _, o := range options.Table {
 		if (o.Long == name || o.Short == name) && o.ArgName != "" {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
 			return true
 		}
 	}

@@ -1,9 +1,7 @@
 package fakekube_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -23,29 +21,6 @@ const testEvent = `{"apiVersion":"v1","kind":"Event",
  "reason":"ComputeFenced","type":"Warning","message":"reboot of compute-node-3",
  "firstTimestamp":"2026-11-25T06:30:00Z","lastTimestamp":"2026-11-25T06:30:00Z","count":1,
  "source":{"component":"fence_gfs2_recorder","host":"rabbit-node-1"}}`
-
-// kubectlIn is kubectl with stdin.
-func kubectlIn(t *testing.T, s *fakekube.Server, stdin string, args ...string) kubectlRun {
-	t.Helper()
-	requireKubectl(t)
-	dir := t.TempDir()
-	kc, err := s.WriteKubeconfig(dir)
-	require.NoError(t, err)
-	cmd := exec.Command(kubectlPath, append([]string{"--kubeconfig", kc, "--cache-dir", filepath.Join(dir, "cache")}, args...)...)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
-	r := kubectlRun{stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		r.code = ee.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return r
-}
 
 // The real kubectl creates an Event, is told AlreadyExists the second
 // time, finds it by reason across namespaces, and `kubectl describe` of

@@ -201,6 +201,12 @@ func requireKubectl(t *testing.T) {
 // cache, so every test sees kubectl's cold path.
 func kubectl(t *testing.T, s *fakekube.Server, args ...string) kubectlRun {
 	t.Helper()
+	return kubectlIn(t, s, "", args...)
+}
+
+// kubectlIn is kubectl with stdin ("": none).
+func kubectlIn(t *testing.T, s *fakekube.Server, stdin string, args ...string) kubectlRun {
+	t.Helper()
 	requireKubectl(t)
 	dir := t.TempDir()
 	kc, err := s.WriteKubeconfig(dir)
@@ -208,6 +214,9 @@ func kubectl(t *testing.T, s *fakekube.Server, args ...string) kubectlRun {
 	full := append([]string{"--kubeconfig", kc, "--cache-dir", filepath.Join(dir, "cache")}, args...)
 	cmd := exec.Command(kubectlPath, full...)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	begin := time.Now()

@@ -2,6 +2,7 @@ package fakekube
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -106,23 +107,14 @@ func (s selector) matches(labels map[string]string) bool {
 				return false
 			}
 		case "in":
-			if !has || !contains(r.values, v) {
+			if !has || !slices.Contains(r.values, v) {
 				return false
 			}
 		case "notin":
-			if has && contains(r.values, v) {
+			if has && slices.Contains(r.values, v) {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

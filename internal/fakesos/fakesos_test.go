@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakesos"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/inotify"
 )
 
 // Generous bounds: these are "eventually" limits on a loaded machine, never
@@ -96,11 +96,6 @@ func requireGone(t *testing.T, path string) {
 // IN_MODIFY); fsnotify folds both into Create.
 type inotifyWatch struct{ fd int }
 
-type rawEvent struct {
-	mask uint32
-	name string
-}
-
 func watchDir(t *testing.T, dir string) *inotifyWatch {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(dir, 0o755))
@@ -112,30 +107,23 @@ func watchDir(t *testing.T, dir string) *inotifyWatch {
 	return &inotifyWatch{fd: fd}
 }
 
-func (w *inotifyWatch) events() []rawEvent {
-	var out []rawEvent
+func (w *inotifyWatch) events() []inotify.Event {
+	var out []inotify.Event
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := unix.Read(w.fd, buf)
 		if n <= 0 || err != nil {
 			return out
 		}
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			raw := buf[off : off+unix.SizeofInotifyEvent]
-			mask := uint32(raw[4]) | uint32(raw[5])<<8 | uint32(raw[6])<<16 | uint32(raw[7])<<24
-			l := int(uint32(raw[12]) | uint32(raw[13])<<8 | uint32(raw[14])<<16 | uint32(raw[15])<<24)
-			name := strings.TrimRight(string(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+l]), "\x00")
-			out = append(out, rawEvent{mask: mask, name: name})
-			off += unix.SizeofInotifyEvent + l
-		}
+		out = append(out, inotify.Decode(buf[:n])...)
 	}
 }
 
 func (w *inotifyWatch) masksFor(name string) uint32 {
 	var m uint32
 	for _, e := range w.events() {
-		if e.name == name {
-			m |= e.mask
+		if e.Name == name {
+			m |= e.Mask
 		}
 	}
 	return m

@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/tmpfstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -64,14 +64,7 @@ func TestFallbackSaysWhereTheRecordWent(t *testing.T) {
 // On a full disk (a 64 KiB tmpfs; needs root) every line of the
 // operational log is whole: a write cut short is cut off again.
 func TestOpLogHasNoTornLineWhenTheDiskFills(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+	mnt := tmpfstest.Mount(t, "64k", "0755")
 	dir := filepath.Join(mnt, "log")
 	l, err := OpenOpLog(dir, false, &bytes.Buffer{})
 	require.NoError(t, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/tmpfstest"
 )
 
 // A re-exec of the test binary with this variable set writes events and
@@ -273,14 +274,7 @@ func TestUnwritableDirFallsBackToStderrAndSyslog(t *testing.T) {
 // A real full filesystem (a 64 KiB tmpfs; needs root): the event goes to
 // the fallback, no torn record is left behind, and the monitor check fails.
 func TestDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+	mnt := tmpfstest.Mount(t, "64k", "0755")
 
 	var stderr bytes.Buffer
 	var logged []string

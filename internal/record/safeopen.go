@@ -179,10 +179,3 @@ func fileType(m os.FileMode) string {
 	}
 	return m.Type().String()
 }
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fsync"
 )
 
 // LockWait bounds how long a writer waits for the advisory lock. A holder
@@ -140,7 +141,7 @@ func (w *Writer) writeFiles(detailed, readable []byte, abandoned *atomic.Bool) e
 		return fmt.Errorf("fsync %s: %w", rf.Name(), err)
 	}
 	if created1 || created2 {
-		syncDir(w.Dir) // the new directory entries must survive a crash too
+		_ = fsync.Path(w.Dir) // the new directory entries must survive a crash too
 	}
 	return nil
 }

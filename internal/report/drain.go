@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fsync"
 )
 
 // Deliverer hands one record to one reporter (host.Reporters in the
@@ -162,7 +164,7 @@ func (s Spool) fanOut(o Options) (int, error) {
 	}
 	for _, n := range names {
 		src := filepath.Join(in, n)
-		if err := syncFile(src); err != nil {
+		if err := fsync.Path(src); err != nil {
 			return 0, fmt.Errorf("spool: %w", err)
 		}
 		for _, r := range o.Order {
@@ -174,7 +176,7 @@ func (s Spool) fanOut(o Options) (int, error) {
 		}
 	}
 	for _, r := range o.Order {
-		if err := syncDir(filepath.Join(s.Dir, r)); err != nil {
+		if err := fsync.Path(filepath.Join(s.Dir, r)); err != nil {
 			return 0, fmt.Errorf("spool: %w", err)
 		}
 	}
@@ -183,7 +185,7 @@ func (s Spool) fanOut(o Options) (int, error) {
 			return 0, fmt.Errorf("spool: %w", err)
 		}
 	}
-	return len(names), syncDir(in)
+	return len(names), fsync.Path(in)
 }
 
 // drainOne bounds reporter's queue, then delivers its records oldest first

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fsync"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/uuid"
 )
 
@@ -135,7 +136,7 @@ func Publish(dir string, r Request) (string, error) {
 		_ = os.Remove(tmp)
 		return "", fmt.Errorf("write request: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := fsync.Path(dir); err != nil {
 		// The request is in place and nnf-sos has seen it; only its
 		// durability across a power cut is in doubt.
 		return final, fmt.Errorf("request published, but fsync of %s failed: %w", dir, err)
@@ -144,15 +145,6 @@ func Publish(dir string, r Request) (string, error) {
 }
 
 func tempName(basename string) string { return "." + basename + ".tmp" }
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
 
 // Withdraw removes the agent's own request if nnf-sos has not taken it: a
 // request left behind after a failed or abandoned fence would be acted on

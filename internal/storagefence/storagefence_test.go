@@ -1,7 +1,6 @@
 package storagefence
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,13 +13,13 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakesos"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/inotify"
 )
 
 // Generous bounds: the machine running the tests may be loaded.
@@ -326,15 +325,12 @@ func drainInotify(t *testing.T, fd int) []inEvent {
 		}
 		m, err := unix.Read(fd, buf)
 		require.NoError(t, err)
-		for off := 0; off+unix.SizeofInotifyEvent <= m; {
-			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-			name := string(bytes.TrimRight(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)], "\x00"))
+		for _, ev := range inotify.Decode(buf[:m]) {
 			dir := "requests"
 			if ev.Wd == 2 {
 				dir = "responses"
 			}
-			out = append(out, inEvent{dir: dir, name: name, mask: ev.Mask})
-			off += unix.SizeofInotifyEvent + int(ev.Len)
+			out = append(out, inEvent{dir: dir, name: ev.Name, mask: ev.Mask})
 		}
 	}
 }

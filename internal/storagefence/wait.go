@@ -10,8 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-	"unsafe"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/inotify"
 	"golang.org/x/sys/unix"
 )
 
@@ -155,15 +155,10 @@ func (w *Waiter) readEvents(basename string, events chan<- struct{}, errs chan<-
 			return
 		}
 		relevant := false
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-			nameLen := int(ev.Len)
-			name := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+nameLen]
-			name = bytes.TrimRight(name, "\x00")
-			if ev.Mask&unix.IN_Q_OVERFLOW != 0 || string(name) == basename {
+		for _, ev := range inotify.Decode(buf[:n]) {
+			if ev.Mask&unix.IN_Q_OVERFLOW != 0 || ev.Name == basename {
 				relevant = true
 			}
-			off += unix.SizeofInotifyEvent + nameLen
 		}
 		if relevant {
 			select {
