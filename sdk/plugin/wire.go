@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/abi"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/intfmt"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/jsonlite"
 )
 
@@ -90,7 +91,7 @@ func readConfig(r *jsonlite.Reader, what string) (map[string]any, error) {
 // checkABI refuses a request from a host speaking another ABI version.
 func checkABI(abi int64) error {
 	if abi != ABIVersion {
-		return errors.New("plugin: host sent ABI version " + itoa(int(abi)) + ", this SDK speaks " + itoa(ABIVersion))
+		return errors.New("plugin: host sent ABI version " + intfmt.Itoa(int(abi)) + ", this SDK speaks " + intfmt.Itoa(ABIVersion))
 	}
 	return nil
 }
