@@ -23,6 +23,14 @@ func Contains(list []string, s string) bool {
 	return false
 }
 
+// SetNonEmpty sets details[key] to list unless list is empty: a detail a
+// strategy found nothing for is left out of the record, not written empty.
+func SetNonEmpty[T any](details map[string]any, key string, list []T) {
+	if len(list) > 0 {
+		details[key] = list
+	}
+}
+
 // AppendOnce appends s unless list already holds it.
 func AppendOnce(list []string, s string) []string {
 	if Contains(list, s) {
