@@ -78,13 +78,9 @@ func BenchmarkStrategy(b *testing.B) {
 				}
 				cmds = realTools(b, cib)
 			} else {
-				dir := filepath.Join(pcmktest.LabDir, "node-lost")
-				cmds = printing(map[string]string{
-					"crm_mon":  filepath.Join(dir, "crm_mon-1-xml-inactive.xml"),
-					"cibadmin": filepath.Join(dir, "cibadmin-Q.xml"),
-				})
+				cmds = capturedOutputs(filepath.Join(pcmktest.LabDir, "node-lost"), "cibadmin")
 			}
-			cfg := benchConfig(b, cmds)
+			cfg := chainConfig(b, cmds)
 			src := host.NewSource(cfg, nil)
 			defer src.Close(context.Background())
 			st, err := src.Strategy(context.Background(), c.strategy)
@@ -99,16 +95,4 @@ func BenchmarkStrategy(b *testing.B) {
 			}
 		})
 	}
-}
-
-func benchConfig(b *testing.B, commands map[string]config.Command) *config.Config {
-	cfg := config.Defaults()
-	cfg.CacheDir = cacheDir
-	cfg.BuiltinDir = wasmDir
-	cfg.PluginDir = b.TempDir()
-	cfg.Commands = commands
-	st := cfg.Strategies[config.StrategyPcsStatus]
-	st.Allow = []string{"crm_mon", "cibadmin", "pcs"}
-	cfg.Strategies[config.StrategyPcsStatus] = st
-	return &cfg
 }

@@ -57,7 +57,7 @@ func build() error {
 
 // chainConfig is the shipped defaults with the two pcs strategies loaded
 // from this run's build and the given commands.
-func chainConfig(t *testing.T, commands map[string]config.Command) *config.Config {
+func chainConfig(t testing.TB, commands map[string]config.Command) *config.Config {
 	cfg := config.Defaults()
 	cfg.CacheDir = cacheDir
 	cfg.BuiltinDir = wasmDir
@@ -102,6 +102,16 @@ func printing(files map[string]string) map[string]config.Command {
 			Timeout: 10 * time.Second, OutputCap: config.DefaultOutputCap}
 	}
 	return out
+}
+
+// capturedOutputs grants printing commands for a captured scenario dir:
+// crm_mon prints its status, and each of cibCommands its CIB.
+func capturedOutputs(dir string, cibCommands ...string) map[string]config.Command {
+	files := map[string]string{"crm_mon": filepath.Join(dir, "crm_mon-1-xml-inactive.xml")}
+	for _, name := range cibCommands {
+		files[name] = filepath.Join(dir, "cibadmin-Q.xml")
+	}
+	return printing(files)
 }
 
 func run(t *testing.T, cfg *config.Config, node string) discovery.Report {
@@ -183,10 +193,7 @@ func TestChainCapturedOutputs(t *testing.T) {
 		dir := filepath.Join(pcmktest.LabDir, scenario)
 		e := pcmktest.Expectations(t)[scenario]
 		t.Run(scenario, func(t *testing.T) {
-			cfg := chainConfig(t, printing(map[string]string{
-				"crm_mon":  filepath.Join(dir, "crm_mon-1-xml-inactive.xml"),
-				"cibadmin": filepath.Join(dir, "cibadmin-Q.xml"),
-			}))
+			cfg := chainConfig(t, capturedOutputs(dir, "cibadmin"))
 			for node, active := range e.Active {
 				rep := run(t, cfg, node)
 				t.Run(node, func(t *testing.T) { checkChain(t, rep, active, e.Configured[node]) })
@@ -199,10 +206,7 @@ func TestChainCapturedOutputs(t *testing.T) {
 // reaches the attempt record intact through the guest's encoder.
 func TestDetailsSurviveTheABI(t *testing.T) {
 	dir := filepath.Join(pcmktest.LabDir, "node-lost")
-	cfg := chainConfig(t, printing(map[string]string{
-		"crm_mon":  filepath.Join(dir, "crm_mon-1-xml-inactive.xml"),
-		"cibadmin": filepath.Join(dir, "cibadmin-Q.xml"),
-	}))
+	cfg := chainConfig(t, capturedOutputs(dir, "cibadmin"))
 	rep := run(t, cfg, "compute-node-3")
 	a := rep.Attempts[0]
 	require.Equal(t, discovery.OutcomeFound, a.Outcome, a.Error)
@@ -225,11 +229,7 @@ func TestDetailsSurviveTheABI(t *testing.T) {
 // `pcs cluster cib` (0.4-1.5 s of Python per fence).
 func TestDefaultAllowListReadsFstypeWithCibadmin(t *testing.T) {
 	dir := filepath.Join(pcmktest.LabDir, "node-lost")
-	cfg := chainConfig(t, printing(map[string]string{
-		"crm_mon":  filepath.Join(dir, "crm_mon-1-xml-inactive.xml"),
-		"cibadmin": filepath.Join(dir, "cibadmin-Q.xml"),
-		"pcs":      filepath.Join(dir, "cibadmin-Q.xml"),
-	}))
+	cfg := chainConfig(t, capturedOutputs(dir, "cibadmin", "pcs"))
 	cfg.Strategies[config.StrategyPcsStatus] = config.Defaults().Strategies[config.StrategyPcsStatus]
 	rep := run(t, cfg, "compute-node-3")
 	a := rep.Attempts[0]
@@ -244,11 +244,7 @@ func TestDefaultAllowListReadsFstypeWithCibadmin(t *testing.T) {
 // crm_mon and pcs still gets an answer, through `pcs cluster cib`.
 func TestWithoutCibadminFallsBackToPcs(t *testing.T) {
 	dir := filepath.Join(pcmktest.LabDir, "node-lost")
-	cfg := chainConfig(t, printing(map[string]string{
-		"crm_mon":  filepath.Join(dir, "crm_mon-1-xml-inactive.xml"),
-		"cibadmin": filepath.Join(dir, "cibadmin-Q.xml"),
-		"pcs":      filepath.Join(dir, "cibadmin-Q.xml"),
-	}))
+	cfg := chainConfig(t, capturedOutputs(dir, "cibadmin", "pcs"))
 	s := config.Defaults().Strategies[config.StrategyPcsStatus]
 	s.Allow = []string{"crm_mon", "pcs"}
 	cfg.Strategies[config.StrategyPcsStatus] = s
