@@ -151,15 +151,7 @@ func encodeResponse(res Result, err error) []byte {
 
 // encodeExecRequest writes {"name":..,"args":[..]} for fgr.exec.
 func encodeExecRequest(name string, args []string) []byte {
-	w := startExecRequest(name, args, 0)
-	w.ObjectEnd()
-	return w.Bytes()
-}
-
-// startExecRequest writes the members every fgr.exec request has, leaving
-// the object open; room is what the caller will add.
-func startExecRequest(name string, args []string, room int) *jsonlite.Writer {
-	w := jsonlite.NewWriter(make([]byte, 0, 64+16*len(args)+room))
+	w := jsonlite.NewWriter(make([]byte, 0, 64+16*len(args)))
 	w.ObjectStart()
 	w.Key("name")
 	w.String(name)
@@ -169,7 +161,8 @@ func startExecRequest(name string, args []string, room int) *jsonlite.Writer {
 		w.String(a)
 	}
 	w.ArrayEnd()
-	return w
+	w.ObjectEnd()
+	return w.Bytes()
 }
 
 // decodeFrame turns an exec result frame into what Exec returns. Denied and
