@@ -127,24 +127,9 @@ func (c hostContext) ExecInput(stdin []byte, name string, args ...string) (*Exec
 	return c.exec(name, encodeExecInput(name, args, stdin))
 }
 
-// encodeExecInput is encodeExecRequest with a "stdin" member. It keeps its
-// own copy of the name and args members: a module that never passes input
-// links none of this, and a shared helper would cost it 1 KB.
+// encodeExecInput writes {"name":..,"args":[..],"stdin":".."} for fgr.exec.
 func encodeExecInput(name string, args []string, stdin []byte) []byte {
-	w := jsonlite.NewWriter(make([]byte, 0, 64+16*len(args)+len(stdin)))
-	w.ObjectStart()
-	w.Key("name")
-	w.String(name)
-	w.Key("args")
-	w.ArrayStart()
-	for _, a := range args {
-		w.String(a)
-	}
-	w.ArrayEnd()
-	w.Key("stdin")
-	w.String(string(stdin))
-	w.ObjectEnd()
-	return w.Bytes()
+	return encodeExec(name, args, stdin, true)
 }
 
 // serveReport decodes {"abi":1,"reporter":..,"record":{..},"config":{..}},

@@ -151,7 +151,14 @@ func encodeResponse(res Result, err error) []byte {
 
 // encodeExecRequest writes {"name":..,"args":[..]} for fgr.exec.
 func encodeExecRequest(name string, args []string) []byte {
-	w := jsonlite.NewWriter(make([]byte, 0, 64+16*len(args)))
+	return encodeExec(name, args, nil, false)
+}
+
+// encodeExec writes an fgr.exec request, with the optional "stdin" member
+// when withStdin: without it the host gives the command /dev/null, which an
+// empty "stdin" is not (docs/ABI.md).
+func encodeExec(name string, args []string, stdin []byte, withStdin bool) []byte {
+	w := jsonlite.NewWriter(make([]byte, 0, 64+16*len(args)+len(stdin)))
 	w.ObjectStart()
 	w.Key("name")
 	w.String(name)
@@ -161,6 +168,10 @@ func encodeExecRequest(name string, args []string) []byte {
 		w.String(a)
 	}
 	w.ArrayEnd()
+	if withStdin {
+		w.Key("stdin")
+		w.String(string(stdin))
+	}
 	w.ObjectEnd()
 	return w.Bytes()
 }
