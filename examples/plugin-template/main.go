@@ -13,6 +13,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/intfmt"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
 )
 
@@ -60,19 +61,10 @@ func filesystemsOf(node, list string) ([]string, error) {
 		case len(fields) == 0:
 			continue
 		case len(fields) == 1:
-			return nil, errors.New("site list line " + itoa(i+1) + ": a node without filesystems")
+			return nil, errors.New("site list line " + intfmt.Itoa(i+1) + ": a node without filesystems")
 		case fields[0] == node:
 			fs = append(fs, fields[1:]...)
 		}
 	}
 	return fs, nil
-}
-
-// itoa keeps strconv out of the module (every MB of guest costs a fence
-// about 10 ms); it is only used for line numbers.
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }

@@ -2,7 +2,6 @@ package sdkwasm
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,63 +11,12 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
-	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/xmlite"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/xmlite/testdata/guest/xmlite/dump"
 )
-
-// dump is the guest's output format (testdata/guest/xmlite); keep them equal.
-func dump(b []byte, tok xmlite.Token) []byte {
-	switch tok.Kind {
-	case xmlite.StartElement:
-		b = append(b, "S "...)
-		b = append(b, tok.Name...)
-		for _, a := range tok.Attrs {
-			b = append(b, ' ')
-			b = append(b, a.Name...)
-			b = append(b, '=')
-			b = append(b, a.Value...)
-		}
-		if v, ok := tok.Attr("id"); ok {
-			b = append(b, " #"...)
-			b = append(b, v...)
-		}
-		if tok.SelfClosing {
-			b = append(b, " /"...)
-		}
-	case xmlite.EndElement:
-		b = append(b, "E "...)
-		b = append(b, tok.Name...)
-	case xmlite.Text:
-		b = append(b, "T "...)
-		b = append(b, tok.Text...)
-	}
-	return append(b, '\n')
-}
-
-// nativeScan is the guest's run export, run natively.
-func nativeScan(in []byte) []byte {
-	s := xmlite.NewScanner(in)
-	var out []byte
-	for {
-		tok, err := s.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err == nil && tok.Kind == xmlite.StartElement && tok.Name == "skip" {
-			err = s.Skip()
-			if err == nil {
-				continue
-			}
-		}
-		if err != nil {
-			return append(append(out, "ERR "...), err.Error()...)
-		}
-		out = dump(out, tok)
-	}
-}
 
 // TestXMLiteInsideWasm runs the scanner inside a real wasip1 guest under wazero
 // on the real Pacemaker outputs and on broken input, and checks it gives
-// byte for byte what it gives natively.
+// byte for byte what it gives natively: the guest's run is dump.Tokens.
 func TestXMLiteInsideWasm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a wasm guest")
@@ -104,7 +52,7 @@ func TestXMLiteInsideWasm(t *testing.T) {
 		require.NoError(t, err)
 		out, ok := mod.Memory().Read(uint32(ptr[0]), uint32(n[0]))
 		require.True(t, ok)
-		assert.Equal(t, string(nativeScan(in)), string(out))
+		assert.Equal(t, string(dump.Tokens(nil, in)), string(out))
 		require.NoError(t, mod.Close(ctx))
 	}
 }

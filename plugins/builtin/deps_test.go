@@ -1,15 +1,13 @@
 package main
 
 import (
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/guestdeps"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
 )
 
@@ -17,19 +15,8 @@ import (
 // encoding/json and reflect would add about 1.5 MB. Check the real guest
 // build's dependency list (and the native one, where tests run).
 func TestGuestDependenciesStayLean(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = "/usr/local/go/bin/go"
-	}
 	for _, goos := range []string{"wasip1", ""} {
-		cmd := exec.Command(goBin, "list", "-deps", ".")
-		cmd.Env = os.Environ()
-		if goos != "" {
-			cmd.Env = append(cmd.Env, "GOOS=wasip1", "GOARCH=wasm")
-		}
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		deps := strings.Fields(string(out))
+		deps := guestdeps.List(t, ".", goos)
 		require.Contains(t, deps, "github.com/NearNodeFlash/fence-gfs2-recorder/sdk/jsonlite")
 		require.Contains(t, deps, "github.com/NearNodeFlash/fence-gfs2-recorder/sdk/xmlite")
 		for _, banned := range []string{"fmt", "encoding/json", "reflect", "encoding/hex", "os/exec"} {

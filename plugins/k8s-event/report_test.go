@@ -1,14 +1,8 @@
 package k8sevent
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"os"
-	"os/exec"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,81 +10,27 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/kubetest"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
 )
-
-const kubectlPath = "/usr/bin/kubectl"
-
-// execContext runs the real kubectl the way the host does (argv, minimal
-// environment, own process group, a deadline), with stdin.
-type execContext struct {
-	kubeconfig, home string
-	timeout          time.Duration
-	logger           *plugin.Logger
-	logs             []string
-}
-
-func newExecContext(t *testing.T, kubeconfig string) *execContext {
-	if _, err := os.Stat(kubectlPath); err != nil {
-		t.Skipf("SKIPPED: %s not installed (%v): install the kubectl package", kubectlPath, err)
-	}
-	c := &execContext{kubeconfig: kubeconfig, home: t.TempDir(), timeout: 3 * time.Second}
-	c.logger = plugin.NewLogger(func(_ plugin.Level, msg string) { c.logs = append(c.logs, msg) })
-	return c
-}
-
-func (c *execContext) Exec(name string, args ...string) (*plugin.ExecResult, error) {
-	return c.ExecInput(nil, name, args...)
-}
-
-func (c *execContext) ExecInput(stdin []byte, name string, args ...string) (*plugin.ExecResult, error) {
-	if name != "kubectl" {
-		return nil, errors.New("exec " + name + ": " + plugin.ErrDenied.Error())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, kubectlPath, args...)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C", "HOME=" + c.home, "KUBECONFIG=" + c.kubeconfig}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	res := &plugin.ExecResult{Stdout: out.Bytes(), Stderr: errb.Bytes(), TimedOut: ctx.Err() != nil}
-	var ee *exec.ExitError
-	switch {
-	case res.TimedOut:
-		res.ExitCode = -1
-	case errors.As(err, &ee):
-		res.ExitCode = ee.ExitCode()
-	case err != nil:
-		return nil, err
-	}
-	return res, nil
-}
-
-func (c *execContext) Logger() *plugin.Logger { return c.logger }
 
 const fenceRecord = `{"timestamp":"2026-11-25T06:30:00.123456Z","action":"reboot","target_node":"compute-node-3",
  "gfs2_filesystems":["default/gfs2-a","default/gfs2-b"],"status":"initiated","details":"Fence action reboot initiated by Pacemaker",
  "recorder_node":"rabbit-node-1","pacemaker_action":"reboot","event_id":"01a2115c-8a40-7c3e-9f0e-5d2b7a1c4e8f",
  "agent_version":"0.1.0","discovery":{"enabled":true,"strategy":"kubectl-nnf","duration_ms":212.4,"attempts":[]}}`
 
-func start(t *testing.T) (*fakekube.Server, string) {
-	s, err := fakekube.Start(fakekube.Options{})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	kc, err := s.WriteKubeconfig(t.TempDir())
-	require.NoError(t, err)
-	return s, kc
+// start gives a fake API server and a Context running the real kubectl
+// against it, 3 s per command.
+func start(t *testing.T) (*fakekube.Server, *kubetest.Context) {
+	s := kubetest.Start(t, fakekube.Options{})
+	ctx := kubetest.NewContext(t, s)
+	ctx.Timeout = 3 * time.Second
+	return s, ctx
 }
 
 // The Event the real kubectl creates, field by field, and its dedupe.
 func TestReportCreatesTheEventOnce(t *testing.T) {
-	s, kc := start(t)
-	ctx := newExecContext(t, kc)
+	s, ctx := start(t)
 	rep := plugin.Report{Reporter: Name, Record: []byte(fenceRecord), Config: map[string]any{}}
 	require.NoError(t, Report(ctx, rep))
 	require.NoError(t, Report(ctx, rep), "a second delivery of the same record is AlreadyExists: delivered")
@@ -145,8 +85,7 @@ func TestReportCreatesTheEventOnce(t *testing.T) {
 }
 
 func TestCompletionRecordIsItsOwnEvent(t *testing.T) {
-	s, kc := start(t)
-	ctx := newExecContext(t, kc)
+	s, ctx := start(t)
 	var m map[string]any
 	require.NoError(t, json.Unmarshal([]byte(fenceRecord), &m))
 	m["discovery"].(map[string]any)["state"] = "complete"
@@ -166,8 +105,7 @@ func TestCompletionRecordIsItsOwnEvent(t *testing.T) {
 }
 
 func TestReportFailuresKeepTheRecord(t *testing.T) {
-	s, kc := start(t)
-	ctx := newExecContext(t, kc)
+	s, ctx := start(t)
 	rep := plugin.Report{Reporter: Name, Record: []byte(fenceRecord)}
 
 	s.Inject(fakekube.Fault{Resource: "events", Status: http.StatusForbidden})

@@ -9,6 +9,7 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/host"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/kubetest"
 )
 
 // Benchmarks of one discovery of compute-node-3 against the fake API server,
@@ -45,7 +46,7 @@ func BenchmarkBareKubectl(b *testing.B) {
 		b.Fatal(err)
 	}
 	run := func() {
-		cmd := exec.Command(kubectlPath, append([]string{"--cache-dir", kubeCache}, cmArgs("compute-node-3")...)...)
+		cmd := exec.Command(kubetest.KubectlPath, append([]string{"--cache-dir", kubeCache}, cmArgs("compute-node-3")...)...)
 		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "KUBECONFIG=" + kc, "HOME=" + dir}
 		if out, err := cmd.Output(); err != nil || len(out) == 0 {
 			b.Fatal(err)
@@ -60,7 +61,7 @@ func BenchmarkBareKubectl(b *testing.B) {
 
 func BenchmarkNativeRealKubectl(b *testing.B) {
 	s, kubeCache := benchServer(b)
-	ctx := newExecContext(b, s)
+	ctx := kubetest.NewContext(b, s)
 	req := request("compute-node-3", map[string]any{"cache_dir": kubeCache})
 	if _, err := Discover(ctx, req); err != nil {
 		b.Fatal(err)

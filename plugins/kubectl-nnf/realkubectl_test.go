@@ -1,16 +1,10 @@
 package kubectlnnf
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,88 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/kubetest"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
 )
-
-const kubectlPath = "/usr/bin/kubectl"
-
-// execContext is a plugin.Context whose Exec really runs kubectl, the way the
-// host does: argv directly, a minimal environment with KUBECONFIG set, its
-// own process group killed at the deadline.
-type execContext struct {
-	kubeconfig string
-	home       string
-	timeout    time.Duration
-
-	mu     sync.Mutex
-	calls  [][]string
-	logs   []string
-	logger *plugin.Logger
-}
-
-func newExecContext(t testing.TB, s *fakekube.Server) *execContext {
-	t.Helper()
-	if _, err := os.Stat(kubectlPath); err != nil {
-		t.Skipf("SKIPPED: %s not installed (%v): the real-kubectl tests need it", kubectlPath, err)
-	}
-	dir := t.TempDir()
-	kc, err := s.WriteKubeconfig(dir)
-	require.NoError(t, err)
-	c := &execContext{kubeconfig: kc, home: dir, timeout: 10 * time.Second}
-	c.logger = plugin.NewLogger(func(_ plugin.Level, msg string) {
-		c.mu.Lock()
-		c.logs = append(c.logs, msg)
-		c.mu.Unlock()
-	})
-	return c
-}
-
-func (c *execContext) Exec(name string, args ...string) (*plugin.ExecResult, error) {
-	c.mu.Lock()
-	c.calls = append(c.calls, append([]string(nil), args...))
-	c.mu.Unlock()
-	if name != "kubectl" {
-		return nil, errors.New("exec " + name + ": " + plugin.ErrDenied.Error())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-	defer cancel()
-	cmd := exec.Command(kubectlPath, args...)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "HOME=" + c.home, "KUBECONFIG=" + c.kubeconfig}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	res := &plugin.ExecResult{}
-	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			res.ExitCode = ee.ExitCode()
-		} else if err != nil {
-			return nil, err
-		}
-	case <-ctx.Done():
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-		res.ExitCode, res.TimedOut = -1, true
-	}
-	res.Stdout, res.Stderr = out.Bytes(), errb.Bytes()
-	return res, nil
-}
-
-func (c *execContext) Logger() *plugin.Logger { return c.logger }
-
-func startFake(t testing.TB, opts fakekube.Options) *fakekube.Server {
-	t.Helper()
-	s, err := fakekube.Start(opts)
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	return s
-}
 
 // trickyOptions serves the public fixtures plus testdata/nnf/tricky.
 func trickyOptions(t testing.TB) fakekube.Options {
@@ -126,58 +41,60 @@ func listCalls(s *fakekube.Server) map[string]int {
 	return m
 }
 
-func TestRealKubectlFixtures(t *testing.T) {
+// eachFixtureNode runs Discover through the real kubectl, from a cold cache
+// with cfg, for every compute of fixtures/expected.json, checks the answer
+// against it (with the lock tables when withLockTable), then hands check the
+// answer and the server, whose requests are those of that discovery only.
+func eachFixtureNode(t *testing.T, cfg map[string]any, withLockTable bool, check func(t *testing.T, e expected, node string, res plugin.Result, s *fakekube.Server)) {
 	e := loadExpected(t, "fixtures/expected.json")
-	s := startFake(t, fakekube.Options{})
+	s := kubetest.Start(t, fakekube.Options{})
 	for _, node := range nodes(e.Computes) {
 		t.Run(node, func(t *testing.T) {
-			ctx := newExecContext(t, s)
+			ctx := kubetest.NewContext(t, s)
 			s.ResetRequests()
-			res, err := Discover(ctx, request(node, freshCache(t, nil)))
+			res, err := Discover(ctx, request(node, freshCache(t, cfg)))
 			require.NoError(t, err)
-			assertMatches(t, e, node, res, false)
-			assert.Equal(t, 1, res.Details["kubectl_calls"])
-			assert.Equal(t, map[string]int{"clientmounts": 1}, listCalls(s), "one list call per discovery")
-			reqs := s.ResourceRequests()
-			require.Len(t, reqs, 1)
-			assert.Equal(t, "/apis/dataworkflowservices.github.io/v1alpha7/namespaces/"+node+"/clientmounts", reqs[0].Path)
+			assertMatches(t, e, node, res, withLockTable)
+			check(t, e, node, res, s)
 		})
 	}
 }
 
+func TestRealKubectlFixtures(t *testing.T) {
+	eachFixtureNode(t, nil, false, func(t *testing.T, _ expected, node string, res plugin.Result, s *fakekube.Server) {
+		assert.Equal(t, 1, res.Details["kubectl_calls"])
+		assert.Equal(t, map[string]int{"clientmounts": 1}, listCalls(s), "one list call per discovery")
+		reqs := s.ResourceRequests()
+		require.Len(t, reqs, 1)
+		assert.Equal(t, "/apis/dataworkflowservices.github.io/v1alpha7/namespaces/"+node+"/clientmounts", reqs[0].Path)
+	})
+}
+
 func TestRealKubectlFixturesVerifiedWithLockTables(t *testing.T) {
-	e := loadExpected(t, "fixtures/expected.json")
-	s := startFake(t, fakekube.Options{})
-	for _, node := range nodes(e.Computes) {
-		t.Run(node, func(t *testing.T) {
-			ctx := newExecContext(t, s)
-			s.ResetRequests()
-			res, err := Discover(ctx, request(node, freshCache(t, map[string]any{"verify_nnfstorage": true, "lock_table": true})))
-			require.NoError(t, err)
-			assertMatches(t, e, node, res, true)
-			calls := listCalls(s)
-			if len(e.Computes[node]) == 0 {
-				assert.Equal(t, map[string]int{"clientmounts": 1}, calls)
-				return
-			}
-			assert.Equal(t, 1, calls["clientmounts"])
-			assert.Equal(t, 1, calls["nnfstorages"])
-			// One kubectl per rabbit; kubectl gets each named object.
-			assert.Equal(t, len(e.Details[node]), calls["nnfnodestorages"])
-			assert.Equal(t, 3, res.Details["kubectl_calls"])
-			assert.Equal(t, byUID, res.Details["identified_by"])
-		})
-	}
+	cfg := map[string]any{"verify_nnfstorage": true, "lock_table": true}
+	eachFixtureNode(t, cfg, true, func(t *testing.T, e expected, node string, res plugin.Result, s *fakekube.Server) {
+		calls := listCalls(s)
+		if len(e.Computes[node]) == 0 {
+			assert.Equal(t, map[string]int{"clientmounts": 1}, calls)
+			return
+		}
+		assert.Equal(t, 1, calls["clientmounts"])
+		assert.Equal(t, 1, calls["nnfstorages"])
+		// One kubectl per rabbit; kubectl gets each named object.
+		assert.Equal(t, len(e.Details[node]), calls["nnfnodestorages"])
+		assert.Equal(t, 3, res.Details["kubectl_calls"])
+		assert.Equal(t, byUID, res.Details["identified_by"])
+	})
 }
 
 func TestRealKubectlTricky(t *testing.T) {
 	e := loadExpected(t, "tricky/expected.json")
-	s := startFake(t, trickyOptions(t))
+	s := kubetest.Start(t, trickyOptions(t))
 	all := append(nodes(e.Computes), nodes(e.Errors)...)
 	sort.Strings(all)
 	for _, node := range all {
 		t.Run(node, func(t *testing.T) {
-			ctx := newExecContext(t, s)
+			ctx := kubetest.NewContext(t, s)
 			s.ResetRequests()
 			res, err := Discover(ctx, request(node, freshCache(t, nil)))
 			if want, ok := e.Errors[node]; ok {
@@ -217,9 +134,9 @@ func TestRealKubectlServerFaults(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startFake(t, fakekube.Options{})
+			s := kubetest.Start(t, fakekube.Options{})
 			s.Inject(tc.fault)
-			ctx := newExecContext(t, s)
+			ctx := kubetest.NewContext(t, s)
 			res, err := Discover(ctx, request("compute-node-3", freshCache(t, tc.cfg)))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "kubectl failed while listing ClientMounts in namespace compute-node-3")
@@ -230,10 +147,10 @@ func TestRealKubectlServerFaults(t *testing.T) {
 }
 
 func TestRealKubectlHangKilledAtDeadline(t *testing.T) {
-	s := startFake(t, fakekube.Options{})
+	s := kubetest.Start(t, fakekube.Options{})
 	s.Inject(fakekube.Fault{Hang: true})
-	ctx := newExecContext(t, s)
-	ctx.timeout = 1500 * time.Millisecond
+	ctx := kubetest.NewContext(t, s)
+	ctx.Timeout = 1500 * time.Millisecond
 	_, err := Discover(ctx, request("compute-node-3", freshCache(t, nil)))
 	require.Error(t, err)
 	// Only the deadline kill produces this text; no wall-clock assertion.
@@ -241,9 +158,9 @@ func TestRealKubectlHangKilledAtDeadline(t *testing.T) {
 }
 
 func TestRealKubectlNnfStoragesForbiddenWhenNeeded(t *testing.T) {
-	s := startFake(t, trickyOptions(t))
+	s := kubetest.Start(t, trickyOptions(t))
 	s.Inject(fakekube.Fault{Resource: "nnfstorages", Status: http.StatusForbidden})
-	ctx := newExecContext(t, s)
+	ctx := kubetest.NewContext(t, s)
 	_, err := Discover(ctx, request("compute-node-31", freshCache(t, nil)))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "ClientMount labels do not name every NnfStorage and the NnfStorages could not be read")
@@ -257,8 +174,8 @@ func TestRealKubectlNnfStoragesForbiddenWhenNeeded(t *testing.T) {
 }
 
 func TestRealKubectlUnknownAPIVersion(t *testing.T) {
-	s := startFake(t, fakekube.Options{ServeVersions: map[string]string{"dataworkflowservices.github.io": "v1alpha99"}})
-	ctx := newExecContext(t, s)
+	s := kubetest.Start(t, fakekube.Options{ServeVersions: map[string]string{"dataworkflowservices.github.io": "v1alpha99"}})
+	ctx := kubetest.NewContext(t, s)
 	// Default pin v1alpha7 is gone: one retry with the server's preferred
 	// version; the answer stands, the unknown version and the fallback are
 	// flagged.
@@ -268,7 +185,7 @@ func TestRealKubectlUnknownAPIVersion(t *testing.T) {
 	assert.Equal(t, []string{"dataworkflowservices.github.io/v1alpha99"}, res.Details["unknown_api_versions"])
 	assert.Equal(t, 2, res.Details["kubectl_calls"])
 	assert.Len(t, res.Details["version_fallbacks"], 1)
-	assert.NotEmpty(t, ctx.logs)
+	assert.NotEmpty(t, ctx.Logs())
 
 	// Pinned by the site to a version the server no longer serves.
 	res, err = Discover(ctx, request("compute-node-3", freshCache(t, map[string]any{"clientmount_version": "v1alpha7"})))
@@ -279,8 +196,8 @@ func TestRealKubectlUnknownAPIVersion(t *testing.T) {
 }
 
 func TestRealKubectlCRDsNotInstalled(t *testing.T) {
-	s := startFake(t, fakekube.Options{OmitGroups: []string{"dataworkflowservices.github.io"}})
-	ctx := newExecContext(t, s)
+	s := kubetest.Start(t, fakekube.Options{OmitGroups: []string{"dataworkflowservices.github.io"}})
+	ctx := kubetest.NewContext(t, s)
 	_, err := Discover(ctx, request("compute-node-3", freshCache(t, nil)))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "doesn't have a resource type")
@@ -292,8 +209,8 @@ func TestRealKubectlCRDsNotInstalled(t *testing.T) {
 // group-qualified name without a version makes kubectl invalidate its cache
 // and redo discovery on every call.)
 func TestRealKubectlWarmCacheMakesOneRequest(t *testing.T) {
-	s := startFake(t, fakekube.Options{})
-	ctx := newExecContext(t, s)
+	s := kubetest.Start(t, fakekube.Options{})
+	ctx := kubetest.NewContext(t, s)
 	cfg := freshCache(t, nil)
 	_, err := Discover(ctx, request("compute-node-3", cfg))
 	require.NoError(t, err)
@@ -312,8 +229,8 @@ func TestRealKubectlWarmCacheMakesOneRequest(t *testing.T) {
 }
 
 func TestRealKubectlConnectionRefused(t *testing.T) {
-	s := startFake(t, fakekube.Options{})
-	ctx := newExecContext(t, s)
+	s := kubetest.Start(t, fakekube.Options{})
+	ctx := kubetest.NewContext(t, s)
 	s.Close()
 	_, err := Discover(ctx, request("compute-node-3", freshCache(t, nil)))
 	require.Error(t, err)
@@ -322,8 +239,8 @@ func TestRealKubectlConnectionRefused(t *testing.T) {
 }
 
 func TestRealKubectlMissingBinary(t *testing.T) {
-	s := startFake(t, fakekube.Options{})
-	ctx := &missingKubectl{newExecContext(t, s)}
+	s := kubetest.Start(t, fakekube.Options{})
+	ctx := &missingKubectl{kubetest.NewContext(t, s)}
 	_, err := Discover(ctx, request("compute-node-3", nil))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "kubectl could not be run")
@@ -332,7 +249,7 @@ func TestRealKubectlMissingBinary(t *testing.T) {
 
 // missingKubectl runs a kubectl path that does not exist, as when the
 // package is not installed on a rabbit.
-type missingKubectl struct{ *execContext }
+type missingKubectl struct{ *kubetest.Context }
 
 func (m *missingKubectl) Exec(name string, args ...string) (*plugin.ExecResult, error) {
 	cmd := exec.Command("/nonexistent/kubectl", args...)

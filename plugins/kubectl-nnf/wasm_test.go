@@ -19,6 +19,7 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/host"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/kubetest"
 )
 
 // guestWasm is the real built-in module (plugins/builtin, which serves this
@@ -61,8 +62,8 @@ func buildGuest(out string) error {
 func requireGuest(t testing.TB) {
 	t.Helper()
 	require.NoError(t, buildErr)
-	if _, err := os.Stat(kubectlPath); err != nil {
-		t.Skipf("SKIPPED: %s not installed (%v): the wasm-through-host tests run the real kubectl", kubectlPath, err)
+	if _, err := os.Stat(kubetest.KubectlPath); err != nil {
+		t.Skipf("SKIPPED: %s not installed (%v): the wasm-through-host tests run the real kubectl", kubetest.KubectlPath, err)
 	}
 }
 
@@ -77,7 +78,7 @@ func hostConfig(t testing.TB, s *fakekube.Server, kubeCache string, strategyCfg 
 	cfg := config.Defaults()
 	cfg.CacheDir = wazeroCache
 	cmd := cfg.Commands["kubectl"]
-	cmd.Path = kubectlPath
+	cmd.Path = kubetest.KubectlPath
 	cmd.Args = []string{"--cache-dir", kubeCache}
 	cmd.Env = nil // nothing from the test's own environment
 	cmd.SetEnv = map[string]string{"KUBECONFIG": kc, "HOME": dir}
@@ -149,7 +150,7 @@ func assertAttempt(t *testing.T, e expected, node string, a discovery.Attempt, w
 func TestWasmThroughHostFixtures(t *testing.T) {
 	requireGuest(t)
 	e := loadExpected(t, "fixtures/expected.json")
-	s := startFake(t, fakekube.Options{})
+	s := kubetest.Start(t, fakekube.Options{})
 	for _, lockTable := range []bool{false, true} {
 		cfg := hostConfig(t, s, filepath.Join(t.TempDir(), "kube"), map[string]any{"lock_table": lockTable})
 		src := newSource(t, cfg)
@@ -184,7 +185,7 @@ func TestWasmThroughHostFixtures(t *testing.T) {
 func TestWasmThroughHostTricky(t *testing.T) {
 	requireGuest(t)
 	e := loadExpected(t, "tricky/expected.json")
-	s := startFake(t, trickyOptions(t))
+	s := kubetest.Start(t, trickyOptions(t))
 	src := newSource(t, hostConfig(t, s, filepath.Join(t.TempDir(), "kube"), nil))
 	all := append(nodes(e.Computes), nodes(e.Errors)...)
 	sort.Strings(all)
@@ -209,7 +210,7 @@ func TestWasmThroughHostTricky(t *testing.T) {
 func TestWasmThroughHostFailures(t *testing.T) {
 	requireGuest(t)
 	t.Run("forbidden", func(t *testing.T) {
-		s := startFake(t, fakekube.Options{})
+		s := kubetest.Start(t, fakekube.Options{})
 		s.Inject(fakekube.Fault{Resource: "clientmounts", Status: http.StatusForbidden})
 		rep := runChain(newSource(t, hostConfig(t, s, t.TempDir(), nil)), "compute-node-3")
 		a := rep.Attempts[0]
@@ -221,7 +222,7 @@ func TestWasmThroughHostFailures(t *testing.T) {
 		assert.Equal(t, []string{discovery.NoneDetected}, rep.Filesystems)
 	})
 	t.Run("command timeout", func(t *testing.T) {
-		s := startFake(t, fakekube.Options{})
+		s := kubetest.Start(t, fakekube.Options{})
 		s.Inject(fakekube.Fault{Hang: true})
 		cfg := hostConfig(t, s, t.TempDir(), nil)
 		cmd := cfg.Commands["kubectl"]
@@ -234,7 +235,7 @@ func TestWasmThroughHostFailures(t *testing.T) {
 		assert.True(t, a.Calls[0].TimedOut)
 	})
 	t.Run("kubectl not granted", func(t *testing.T) {
-		s := startFake(t, fakekube.Options{})
+		s := kubetest.Start(t, fakekube.Options{})
 		cfg := hostConfig(t, s, t.TempDir(), nil)
 		st := cfg.Strategies[Name]
 		st.Allow = nil
@@ -244,7 +245,7 @@ func TestWasmThroughHostFailures(t *testing.T) {
 		assert.Contains(t, a.Error, "kubectl is not granted to this strategy")
 	})
 	t.Run("kubectl missing", func(t *testing.T) {
-		s := startFake(t, fakekube.Options{})
+		s := kubetest.Start(t, fakekube.Options{})
 		cfg := hostConfig(t, s, t.TempDir(), nil)
 		cmd := cfg.Commands["kubectl"]
 		cmd.Path = "/nonexistent/kubectl"
@@ -267,7 +268,7 @@ func TestWasmTiming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing run skipped in -short mode")
 	}
-	s := startFake(t, fakekube.Options{})
+	s := kubetest.Start(t, fakekube.Options{})
 	kubeCache := filepath.Join(t.TempDir(), "kube")
 	cfg := hostConfig(t, s, kubeCache, nil)
 	warmSrc := newSource(t, cfg)
@@ -277,7 +278,7 @@ func TestWasmTiming(t *testing.T) {
 	const n = 10
 	var bare, fresh, warm time.Duration
 	for i := 0; i < n; i++ {
-		cmd := exec.Command(kubectlPath, append([]string{"--cache-dir", kubeCache}, cmArgs("compute-node-3")...)...)
+		cmd := exec.Command(kubetest.KubectlPath, append([]string{"--cache-dir", kubeCache}, cmArgs("compute-node-3")...)...)
 		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", "KUBECONFIG=" + env["KUBECONFIG"], "HOME=" + env["HOME"]}
 		begin := time.Now()
 		out, err := cmd.Output()
@@ -312,7 +313,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func TestWasmHeadStartWithRealKubectl(t *testing.T) {
 	requireGuest(t)
 	e := loadExpected(t, "fixtures/expected.json")
-	s := startFake(t, fakekube.Options{})
+	s := kubetest.Start(t, fakekube.Options{})
 	cfg := hostConfig(t, s, filepath.Join(t.TempDir(), "kube"), map[string]any{})
 	cfg.CacheDir = filepath.Join(t.TempDir(), "cache") // plans of its own
 	st := cfg.Strategies[Name]

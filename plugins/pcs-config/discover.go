@@ -25,9 +25,7 @@ func Discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 		return plugin.Result{}, pcmk.Wrap("cannot read the Pacemaker configuration: ", err)
 	}
 	details["config_source"] = used.String()
-	if len(tried) > 0 {
-		details["config_failures"] = tried
-	}
+	pcmk.SetNonEmpty(details, "config_failures", tried)
 	if n, ok := cib.Node(req.Node); ok {
 		details["node_standby"] = n.Standby()
 	} else if !cib.RemoteNode(req.Node) {
@@ -69,21 +67,11 @@ func Discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 		}
 	}
 	details["dlm_may_run"] = len(dlm) > 0
-	if len(dlm) > 0 {
-		details["dlm_resources"] = dlm
-	}
-	if len(resources) > 0 {
-		details["resources"] = resources
-	}
-	if len(disabled) > 0 {
-		details["disabled"] = disabled
-	}
-	if len(excluded) > 0 {
-		details["excluded"] = excluded
-	}
-	if len(unevaluated) > 0 {
-		details["unevaluated_constraints"] = unevaluated
-	}
+	pcmk.SetNonEmpty(details, "dlm_resources", dlm)
+	pcmk.SetNonEmpty(details, "resources", resources)
+	pcmk.SetNonEmpty(details, "disabled", disabled)
+	pcmk.SetNonEmpty(details, "excluded", excluded)
+	pcmk.SetNonEmpty(details, "unevaluated_constraints", unevaluated)
 	return plugin.Result{Filesystems: fs, Details: details}, nil
 }
 

@@ -1,31 +1,17 @@
 package pcsconfig
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/pcmk/pcmktest"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin/plugintest"
 )
-
-var labDir = filepath.Join("..", "..", "testdata", "pacemaker")
-
-type expectation struct {
-	Configured map[string][]string `json:"configured"`
-}
-
-func read(t *testing.T, parts ...string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(parts...))
-	require.NoError(t, err)
-	return data
-}
 
 var cibadminArgs = configCommands[0].Args
 
@@ -37,11 +23,9 @@ func scripted(t *testing.T, cib []byte) *plugintest.Context {
 // TestScenarios compares with the "configured" answers of
 // testdata/pacemaker/expected.json on every captured scenario and node.
 func TestScenarios(t *testing.T) {
-	var exp map[string]expectation
-	require.NoError(t, json.Unmarshal(read(t, labDir, "expected.json"), &exp))
 	tested := 0
-	for scenario, e := range exp {
-		cib, err := os.ReadFile(filepath.Join(labDir, scenario, "cibadmin-Q-configuration.xml"))
+	for scenario, e := range pcmktest.Expectations(t) {
+		cib, err := os.ReadFile(filepath.Join(pcmktest.LabDir, scenario, "cibadmin-Q-configuration.xml"))
 		if err != nil {
 			t.Logf("%s: not captured yet", scenario)
 			continue
@@ -51,7 +35,7 @@ func TestScenarios(t *testing.T) {
 				ctx := scripted(t, cib)
 				res, err := Discover(ctx, plugin.Request{Node: node, Action: "reboot"})
 				require.NoError(t, err)
-				assert.Equal(t, sorted(want), sorted(res.Filesystems))
+				assert.Equal(t, pcmktest.Sorted(want), pcmktest.Sorted(res.Filesystems))
 				assert.Len(t, ctx.Calls(), 1, "one cibadmin call answers")
 				for _, r := range detailList(res, "resources") {
 					assert.Equal(t, "gfs2", r["fstype"])
@@ -78,7 +62,7 @@ func ids(list []map[string]any) []string {
 }
 
 func TestDisabledClone(t *testing.T) {
-	cib := read(t, labDir, "disabled-clone", "cibadmin-Q-configuration.xml")
+	cib := pcmktest.ReadLab(t, "disabled-clone", "cibadmin-Q-configuration.xml")
 	res, err := Discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
@@ -90,7 +74,7 @@ func TestDisabledClone(t *testing.T) {
 }
 
 func TestLocationBan(t *testing.T) {
-	cib := read(t, labDir, "location-ban", "cibadmin-Q-configuration.xml")
+	cib := pcmktest.ReadLab(t, "location-ban", "cibadmin-Q-configuration.xml")
 	res, err := Discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
@@ -106,7 +90,7 @@ func TestLocationBan(t *testing.T) {
 }
 
 func TestSharedLab(t *testing.T) {
-	cib := read(t, labDir, "shared-lab", "gfs2-stack", "cibadmin-Q.xml")
+	cib := pcmktest.ReadLab(t, "shared-lab", "gfs2-stack", "cibadmin-Q.xml")
 	// Both gfs2 resources are configured but cannot run: the clone is
 	// disabled, and the group's LVM member before the Filesystem is.
 	res, err := Discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
@@ -134,7 +118,7 @@ func TestSharedLab(t *testing.T) {
 }
 
 func TestStandbyNodeStillReported(t *testing.T) {
-	cib := read(t, labDir, "standby-none", "cibadmin-Q-configuration.xml")
+	cib := pcmktest.ReadLab(t, "standby-none", "cibadmin-Q-configuration.xml")
 	res, err := Discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)
@@ -142,16 +126,16 @@ func TestStandbyNodeStillReported(t *testing.T) {
 }
 
 func TestFallbacksAndErrors(t *testing.T) {
-	cib := read(t, labDir, "location-ban", "cibadmin-Q.xml")
+	cib := pcmktest.ReadLab(t, "location-ban", "cibadmin-Q.xml")
 	// cibadmin not granted: `pcs cluster cib` prints the same CIB.
 	ctx := plugintest.NewContext(t).Allow("pcs").Script("pcs", plugintest.Output(cib), "cluster", "cib")
 	res, err := Discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(res.Filesystems))
+	assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, pcmktest.Sorted(res.Filesystems))
 	assert.Equal(t, "pcs cluster cib", res.Details["config_source"])
 
 	// A resources-only document cannot answer placement: next source.
-	resOnly := read(t, labDir, "shared-lab", "gfs2-stack", "cibadmin-Q-resources.xml")
+	resOnly := pcmktest.ReadLab(t, "shared-lab", "gfs2-stack", "cibadmin-Q-resources.xml")
 	ctx = scripted(t, resOnly).Script("pcs", plugintest.Output(cib), "cluster", "cib")
 	res, err = Discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
 	require.NoError(t, err)
@@ -159,7 +143,7 @@ func TestFallbacksAndErrors(t *testing.T) {
 	assert.Contains(t, res.Details["config_failures"].([]string)[0], "no <configuration>")
 
 	// Nothing works: the error quotes both attempts (real cibadmin stderr).
-	stderr := string(read(t, "..", "internal", "pcmk", "testdata", "cibadmin-no-cib.xml.stderr"))
+	stderr := string(pcmktest.Read(t, "..", "internal", "pcmk", "testdata", "cibadmin-no-cib.xml.stderr"))
 	ctx = plugintest.NewContext(t).Allow("cibadmin", "pcs").
 		Script("cibadmin", plugintest.Fail(105, stderr), cibadminArgs...).
 		Script("pcs", plugintest.Fail(1, "Error: unable to get cib"), "cluster", "cib")
@@ -174,18 +158,12 @@ func TestFallbacksAndErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "not valid XML")
 }
 
-func sorted(s []string) []string {
-	out := append([]string{}, s...)
-	sort.Strings(out)
-	return out
-}
-
 // TestOptInAndColocation: an opt-in cluster where the DLM clone is enabled
 // on fewer nodes than a gfs2 clone colocated with it (scenario made by
 // plugins/internal/pcmk/testdata/placement/capture.sh; the scheduler placed
 // gfs2-home on compute-node-3 only).
 func TestOptInAndColocation(t *testing.T) {
-	cib := read(t, "..", "internal", "pcmk", "testdata", "placement", "opt-in", "cibadmin-Q-configuration.xml")
+	cib := pcmktest.Read(t, "..", "internal", "pcmk", "testdata", "placement", "opt-in", "cibadmin-Q-configuration.xml")
 	res, err := Discover(scripted(t, cib), plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)

@@ -56,9 +56,7 @@ func Discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 		}
 	}
 	details["dlm_active"] = len(dlm) > 0
-	if len(dlm) > 0 {
-		details["dlm_resources"] = dlm
-	}
+	pcmk.SetNonEmpty(details, "dlm_resources", dlm)
 	if len(mounted) == 0 {
 		// Nothing mounted through Pacemaker there; the fstype is moot, so
 		// the CIB is not read (one process when crm_mon answered).
@@ -81,9 +79,7 @@ func Discover(ctx plugin.Context, req plugin.Request) (plugin.Result, error) {
 // from the text fallback (which also returns the CIB it had to read).
 func readStatus(ctx plugin.Context, details map[string]any) (*pcmk.Status, *pcmk.CIB, error) {
 	st, used, tried, err := pcmk.FirstParsed(ctx, statusCommands, pcmk.ParseCrmMon)
-	if len(tried) > 0 {
-		details["status_failures"] = tried
-	}
+	pcmk.SetNonEmpty(details, "status_failures", tried)
 	if err == nil {
 		details["status_source"] = used.String()
 		return st, nil, nil
@@ -105,9 +101,7 @@ func readStatus(ctx plugin.Context, details map[string]any) (*pcmk.Status, *pcmk
 
 func readConfig(ctx plugin.Context, details map[string]any) (*pcmk.CIB, error) {
 	cib, used, tried, err := pcmk.FirstParsed(ctx, configCommands, pcmk.ParseCIB)
-	if len(tried) > 0 {
-		details["config_failures"] = tried
-	}
+	pcmk.SetNonEmpty(details, "config_failures", tried)
 	if err != nil {
 		return nil, err
 	}
@@ -137,15 +131,9 @@ func classify(mounted []pcmk.Instance, cib *pcmk.CIB, fstypes []string, details 
 			})
 		}
 	}
-	if len(resources) > 0 {
-		details["resources"] = resources
-	}
-	if len(other) > 0 {
-		details["other_filesystems"] = other
-	}
-	if len(unknown) > 0 {
-		details["unconfigured_filesystems"] = unknown
-	}
+	pcmk.SetNonEmpty(details, "resources", resources)
+	pcmk.SetNonEmpty(details, "other_filesystems", other)
+	pcmk.SetNonEmpty(details, "unconfigured_filesystems", unknown)
 	return fs
 }
 

@@ -1,33 +1,18 @@
 package pcsstatus
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/pcmk/pcmktest"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin/plugintest"
 )
-
-var labDir = filepath.Join("..", "..", "testdata", "pacemaker")
-
-type expectation struct {
-	Active    map[string][]string `json:"active"`
-	DLMActive map[string]bool     `json:"dlm_active"`
-}
-
-func read(t *testing.T, parts ...string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(parts...))
-	require.NoError(t, err)
-	return data
-}
 
 var (
 	crmMonArgs   = statusCommands[0].Args
@@ -45,11 +30,9 @@ func scripted(t *testing.T, crmMon, cib []byte) *plugintest.Context {
 // TestScenarios runs the strategy on every captured scenario and node and
 // compares with the README/expected.json of testdata/pacemaker.
 func TestScenarios(t *testing.T) {
-	var exp map[string]expectation
-	require.NoError(t, json.Unmarshal(read(t, labDir, "expected.json"), &exp))
 	tested := 0
-	for scenario, e := range exp {
-		dir := filepath.Join(labDir, scenario)
+	for scenario, e := range pcmktest.Expectations(t) {
+		dir := filepath.Join(pcmktest.LabDir, scenario)
 		mon, err1 := os.ReadFile(filepath.Join(dir, "crm_mon-1-xml-inactive.xml"))
 		cib, err2 := os.ReadFile(filepath.Join(dir, "cibadmin-Q.xml"))
 		if err1 != nil || err2 != nil {
@@ -61,7 +44,7 @@ func TestScenarios(t *testing.T) {
 				ctx := scripted(t, mon, cib)
 				res, err := Discover(ctx, plugin.Request{Node: node, Action: "reboot"})
 				require.NoError(t, err)
-				assert.Equal(t, sorted(want), sorted(res.Filesystems))
+				assert.Equal(t, pcmktest.Sorted(want), pcmktest.Sorted(res.Filesystems))
 				if dlm, ok := e.DLMActive[node]; ok {
 					assert.Equal(t, dlm, res.Details["dlm_active"])
 				}
@@ -88,9 +71,9 @@ func TestScenarios(t *testing.T) {
 }
 
 func TestSharedLab(t *testing.T) {
-	dir := filepath.Join(labDir, "shared-lab", "gfs2-stack")
-	mon := read(t, dir, "crm_mon-1-xml-inactive-fencehistory.xml")
-	cib := read(t, dir, "cibadmin-Q-resources.xml")
+	dir := filepath.Join(pcmktest.LabDir, "shared-lab", "gfs2-stack")
+	mon := pcmktest.Read(t, dir, "crm_mon-1-xml-inactive-fencehistory.xml")
+	cib := pcmktest.Read(t, dir, "cibadmin-Q-resources.xml")
 
 	// rabbit-node-1 runs dlm (a Dummy called dlm) and a tmpfs Filesystem.
 	ctx := scripted(t, mon, cib)
@@ -132,8 +115,8 @@ func TestSharedLab(t *testing.T) {
 }
 
 func TestFallsBackToPcs(t *testing.T) {
-	pcsStatus := read(t, labDir, "location-ban", "pcs-status-xml.xml")
-	pcsCIB := read(t, labDir, "location-ban", "cibadmin-Q.xml")
+	pcsStatus := pcmktest.ReadLab(t, "location-ban", "pcs-status-xml.xml")
+	pcsCIB := pcmktest.ReadLab(t, "location-ban", "cibadmin-Q.xml")
 
 	// Neither crm_mon nor cibadmin granted: pcs gives the same documents.
 	ctx := plugintest.NewContext(t).Allow("pcs").
@@ -149,7 +132,7 @@ func TestFallsBackToPcs(t *testing.T) {
 	assert.Contains(t, failures[0], "not allowed")
 
 	// crm_mon runs but fails (real output for an unreadable CIB).
-	noCIB := read(t, "..", "internal", "pcmk", "testdata", "crm_mon-no-cib.xml")
+	noCIB := pcmktest.Read(t, "..", "internal", "pcmk", "testdata", "crm_mon-no-cib.xml")
 	ctx = plugintest.NewContext(t).Allow("crm_mon", "pcs", "cibadmin").
 		Script("crm_mon", plugintest.Output(noCIB), crmMonArgs...).
 		Script("pcs", plugintest.Output(pcsStatus), "status", "xml").
@@ -161,8 +144,8 @@ func TestFallsBackToPcs(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	mon := read(t, labDir, "location-ban", "crm_mon-1-xml-inactive.xml")
-	noCIBStderr := string(read(t, "..", "internal", "pcmk", "testdata", "cibadmin-no-cib.xml.stderr"))
+	mon := pcmktest.ReadLab(t, "location-ban", "crm_mon-1-xml-inactive.xml")
+	noCIBStderr := string(pcmktest.Read(t, "..", "internal", "pcmk", "testdata", "cibadmin-no-cib.xml.stderr"))
 
 	// No status source works: an error naming every attempt.
 	ctx := plugintest.NewContext(t).Allow("crm_mon", "pcs").
@@ -203,9 +186,9 @@ func TestErrors(t *testing.T) {
 // (plus the CIB for the collapsed clone lines) still answers, here at fence
 // time for the lost node.
 func TestTextFallback(t *testing.T) {
-	dir := filepath.Join(labDir, "node-lost")
-	text := read(t, dir, "pcs-status-resources.txt")
-	cib := read(t, dir, "cibadmin-Q.xml")
+	dir := filepath.Join(pcmktest.LabDir, "node-lost")
+	text := pcmktest.Read(t, dir, "pcs-status-resources.txt")
+	cib := pcmktest.Read(t, dir, "cibadmin-Q.xml")
 	ctx := plugintest.NewContext(t).Allow("crm_mon", "pcs", "cibadmin").
 		Script("crm_mon", plugintest.Fail(64, "crm_mon: unrecognized option '--output-as=xml'"), crmMonArgs...).
 		Script("pcs", plugintest.Output([]byte("Segmentation fault")), "status", "xml").
@@ -213,7 +196,7 @@ func TestTextFallback(t *testing.T) {
 		Script("cibadmin", plugintest.Output(cib), cibadminArgs...)
 	res, err := Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(res.Filesystems))
+	assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, pcmktest.Sorted(res.Filesystems))
 	assert.Equal(t, "pcs status resources", res.Details["status_source"])
 	assert.Equal(t, true, res.Details["dlm_active"])
 	assert.Equal(t, []string{"xfs-scratch"}, res.Details["other_filesystems"])
@@ -229,12 +212,6 @@ func TestTextFallback(t *testing.T) {
 	assert.ErrorContains(t, err, "Bundle Set")
 }
 
-func sorted(s []string) []string {
-	out := append([]string{}, s...)
-	sort.Strings(out)
-	return out
-}
-
 // TestFailedFilesystem: the usual reason a compute node is fenced is a
 // failed gfs2 monitor (on-fail=fence) or a failed stop. crm_mon still
 // reports the resource active (FAILED) there, and so must the answer.
@@ -243,10 +220,10 @@ func TestFailedFilesystem(t *testing.T) {
 	for _, scenario := range []string{"monitor-failed", "stop-failed"} {
 		dir := filepath.Join("..", "internal", "pcmk", "testdata", "failures", scenario)
 		t.Run(scenario, func(t *testing.T) {
-			ctx := scripted(t, read(t, dir, "crm_mon-status.xml"), read(t, dir, "cibadmin-Q-resources.xml"))
+			ctx := scripted(t, pcmktest.Read(t, dir, "crm_mon-status.xml"), pcmktest.Read(t, dir, "cibadmin-Q-resources.xml"))
 			res, err := Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 			require.NoError(t, err)
-			assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(res.Filesystems))
+			assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, pcmktest.Sorted(res.Filesystems))
 			failed := map[string]any{}
 			for _, r := range res.Details["resources"].([]map[string]any) {
 				failed[r["id"].(string)] = r["failed"]
@@ -256,14 +233,14 @@ func TestFailedFilesystem(t *testing.T) {
 			// The same through the text fallback.
 			ctx = plugintest.NewContext(t).Allow("pcs", "cibadmin").
 				Script("pcs", plugintest.Fail(1, "Error: crm_mon failed"), "status", "xml").
-				Script("pcs", plugintest.Output(read(t, dir, "pcs-status-resources.txt")), "status", "resources").
-				Script("cibadmin", plugintest.Output(read(t, dir, "cibadmin-Q-resources.xml")), cibadminArgs...)
+				Script("pcs", plugintest.Output(pcmktest.Read(t, dir, "pcs-status-resources.txt")), "status", "resources").
+				Script("cibadmin", plugintest.Output(pcmktest.Read(t, dir, "cibadmin-Q-resources.xml")), cibadminArgs...)
 			res, err = Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 			require.NoError(t, err)
-			assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(res.Filesystems))
+			assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, pcmktest.Sorted(res.Filesystems))
 
 			// Other nodes keep their own answer.
-			ctx = scripted(t, read(t, dir, "crm_mon-status.xml"), read(t, dir, "cibadmin-Q-resources.xml"))
+			ctx = scripted(t, pcmktest.Read(t, dir, "crm_mon-status.xml"), pcmktest.Read(t, dir, "cibadmin-Q-resources.xml"))
 			res, err = Discover(ctx, plugin.Request{Node: "compute-node-4", Action: "reboot"})
 			require.NoError(t, err)
 			assert.Empty(t, res.Filesystems)
@@ -276,8 +253,8 @@ func TestFailedFilesystem(t *testing.T) {
 // reads) cannot be classified: they are named in details, not guessed.
 // Status from node-lost, CIB from disabled-clone (no gfs2-proj, xfs-scratch).
 func TestConfigChangedBetweenReads(t *testing.T) {
-	ctx := scripted(t, read(t, labDir, "node-lost", "crm_mon-1-xml-inactive.xml"),
-		read(t, labDir, "disabled-clone", "cibadmin-Q.xml"))
+	ctx := scripted(t, pcmktest.ReadLab(t, "node-lost", "crm_mon-1-xml-inactive.xml"),
+		pcmktest.ReadLab(t, "disabled-clone", "cibadmin-Q.xml"))
 	res, err := Discover(ctx, plugin.Request{Node: "compute-node-3", Action: "reboot"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gfs2-home"}, res.Filesystems)

@@ -51,18 +51,7 @@ func BenchmarkStream(b *testing.B) {
 func BenchmarkStreamEncodingJSON(b *testing.B) {
 	data := loadFixture(b)
 	for b.Loop() {
-		var doc struct {
-			Items []struct {
-				Metadata struct{ Namespace, Name string }
-				Spec     struct {
-					Node   string
-					Mounts []struct{ Type string }
-				}
-				Status struct {
-					Mounts []struct{ Ready bool }
-				}
-			}
-		}
+		var doc clientMountList
 		if err := json.Unmarshal(data, &doc); err != nil {
 			b.Fatal(err)
 		}

@@ -3,8 +3,8 @@
 //
 // It exists because guest size is fence latency (about 10 ms per MB of wasm
 // on every fence) and encoding/json drags in reflect and fmt (+1.4 MB). This
-// package imports only errors, math, strconv (for formatting floats) and
-// unicode/utf8; a test keeps it that way.
+// package imports only errors, math, strconv (for formatting floats),
+// unicode/utf8 and the SDK's intfmt; a test keeps it that way.
 //
 // The Reader follows RFC 8259 and agrees with encoding/json on what it
 // accepts and on the values it produces (the fuzz test checks both), except:
@@ -35,6 +35,8 @@ package jsonlite
 import (
 	"errors"
 	"unicode/utf8"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/intfmt"
 )
 
 // MaxDepth is how deeply arrays and objects may nest. It bounds the guest
@@ -58,7 +60,7 @@ var kindNames = [...]string{"invalid", "null", "bool", "number", "string", "arra
 
 func (k Kind) String() string {
 	if k < 0 || int(k) >= len(kindNames) {
-		return "Kind(" + string(appendInt(nil, int64(k))) + ")"
+		return "Kind(" + intfmt.Itoa(int(k)) + ")"
 	}
 	return kindNames[k]
 }
@@ -81,7 +83,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return "jsonlite: offset " + string(appendInt(nil, int64(e.Offset))) + ": " + e.Msg
+	return "jsonlite: offset " + intfmt.Itoa(e.Offset) + ": " + e.Msg
 }
 
 // Unwrap returns ErrMismatch for kind and range mismatches, else nil.

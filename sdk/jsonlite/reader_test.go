@@ -163,21 +163,25 @@ func streamClientMounts(data []byte) ([]mountRef, error) {
 	return out, r.End()
 }
 
+// clientMountList is what streamClientMounts reads of a ClientMount list,
+// as structs for encoding/json: the oracle it is compared with.
+type clientMountList struct {
+	Items []struct {
+		Metadata struct{ Namespace, Name string }
+		Spec     struct {
+			Node   string
+			Mounts []struct{ Type string }
+		}
+		Status struct {
+			Mounts []struct{ Ready bool }
+		}
+	}
+}
+
 func TestStreamingMatchesStructDecode(t *testing.T) {
 	data, err := os.ReadFile("testdata/clientmounts-all.json")
 	require.NoError(t, err)
-	var doc struct {
-		Items []struct {
-			Metadata struct{ Namespace, Name string }
-			Spec     struct {
-				Node   string
-				Mounts []struct{ Type string }
-			}
-			Status struct {
-				Mounts []struct{ Ready bool }
-			}
-		}
-	}
+	var doc clientMountList
 	require.NoError(t, json.Unmarshal(data, &doc))
 	var want []mountRef
 	for _, it := range doc.Items {

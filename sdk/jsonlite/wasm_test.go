@@ -10,8 +10,5 @@ import (
 // exercises every Reader and Writer method) and keeps it under a ceiling:
 // every MB of guest costs about 10 ms per fence.
 func TestGuestSize(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds two wasm guests")
-	}
 	guestcheck.SizeUnder(t, "./testdata/guest/jsonlite", "jsonlite (whole API)", 180<<10)
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/intfmt"
 )
 
 // Writer appends JSON to a byte slice. It inserts commas and colons itself,
@@ -43,7 +45,7 @@ func (w *Writer) Err() error {
 		return w.err
 	}
 	if len(w.stack) > 0 {
-		return errors.New("jsonlite: writer: " + string(appendInt(nil, int64(len(w.stack)))) + " unclosed array(s)/object(s)")
+		return errors.New("jsonlite: writer: " + intfmt.Itoa(len(w.stack)) + " unclosed array(s)/object(s)")
 	}
 	return nil
 }
@@ -145,7 +147,7 @@ func (w *Writer) String(s string) {
 // Int writes an integer.
 func (w *Writer) Int(n int64) {
 	if w.beforeValue() {
-		w.buf = appendInt(w.buf, n)
+		w.buf = intfmt.AppendInt(w.buf, n)
 		w.afterValue()
 	}
 }
@@ -335,28 +337,6 @@ func nonFinite(f float64) string {
 		return "+Inf"
 	}
 	return "-Inf"
-}
-
-// appendInt is strconv.AppendInt(b, n, 10) without linking strconv's
-// general integer formatting into guests.
-func appendInt(b []byte, n int64) []byte {
-	var tmp [20]byte
-	i := len(tmp)
-	u := uint64(n)
-	if n < 0 {
-		u = -u
-	}
-	for u >= 10 {
-		i--
-		tmp[i] = byte('0' + u%10)
-		u /= 10
-	}
-	i--
-	tmp[i] = byte('0' + u)
-	if n < 0 {
-		b = append(b, '-')
-	}
-	return append(b, tmp[i:]...)
 }
 
 // appendFloat formats like encoding/json: shortest representation, 'f'

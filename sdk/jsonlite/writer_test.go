@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/assert"
@@ -209,7 +210,7 @@ func TestWriterSortsManyKeys(t *testing.T) {
 	m := map[string]any{}
 	labels := map[string]string{}
 	for i := range 1000 {
-		k := string(rune('a'+i%26)) + string(appendInt(nil, int64(i*7919%1000)))
+		k := string(rune('a'+i%26)) + strconv.Itoa(i*7919%1000)
 		m[k] = i
 		labels[k] = k
 	}

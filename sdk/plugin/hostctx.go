@@ -10,10 +10,16 @@ func newHostContext() hostContext {
 	return hostContext{logger: NewLogger(hostLog)}
 }
 
-// Exec runs a granted command in two steps, fgr.exec then fgr.take, so the
-// host never has to call back into the guest while inside an import.
+// Exec runs a granted command.
 func (c hostContext) Exec(name string, args ...string) (*ExecResult, error) {
-	n := hostExec(encodeExecRequest(name, args))
+	return c.exec(name, encodeExecRequest(name, args))
+}
+
+// exec sends one fgr.exec request for command name in two steps, fgr.exec
+// then fgr.take, so the host never has to call back into the guest while
+// inside an import.
+func (c hostContext) exec(name string, request []byte) (*ExecResult, error) {
+	n := hostExec(request)
 	if n == 0 {
 		return nil, &execError{msg: "exec " + name + ": the host returned no result (not running under fence_gfs2_recorder?)"}
 	}

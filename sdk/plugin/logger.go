@@ -1,5 +1,7 @@
 package plugin
 
+import "github.com/NearNodeFlash/fence-gfs2-recorder/sdk/intfmt"
+
 // Level is a log level with log/slog's numeric values, so the host maps it
 // one to one.
 type Level int32
@@ -59,11 +61,11 @@ func appendValue(b []byte, v any) []byte {
 	case string:
 		return appendQuotedIfNeeded(b, x)
 	case int:
-		return append(b, itoa(x)...)
+		return intfmt.AppendInt(b, int64(x))
 	case int64:
-		return append(b, itoa(int(x))...)
+		return intfmt.AppendInt(b, x)
 	case int32:
-		return append(b, itoa(int(x))...)
+		return intfmt.AppendInt(b, int64(x))
 	case bool:
 		if x {
 			return append(b, "true"...)

@@ -29,7 +29,11 @@
 // repository.
 package plugin
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/intfmt"
+)
 
 // Request is what the host asks a strategy for one fence event.
 type Request struct {
@@ -137,7 +141,7 @@ func (r *ExecResult) Err() error {
 		}
 		return errors.New(cmd + " timed out (limit commands." + r.Command + ".timeout, or the strategy's timeout when less of it remained)")
 	case r.ExitCode != 0:
-		msg := cmd + " exited with status " + itoa(r.ExitCode)
+		msg := cmd + " exited with status " + intfmt.Itoa(r.ExitCode)
 		if s := firstLine(r.Stderr, 300); s != "" {
 			msg += ": " + s
 		}
@@ -264,28 +268,4 @@ func firstLine(b []byte, max int) string {
 		b = b[:max]
 	}
 	return string(b)
-}
-
-// itoa avoids strconv's size in the smallest guests; it is only used for
-// exit codes and counts.
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }

@@ -124,32 +124,12 @@ func ExecInput(ctx Context, stdin []byte, name string, args ...string) (*ExecRes
 
 // ExecInput is fgr.exec with the request's optional "stdin" member.
 func (c hostContext) ExecInput(stdin []byte, name string, args ...string) (*ExecResult, error) {
-	n := hostExec(encodeExecInput(name, args, stdin))
-	if n == 0 {
-		return nil, &execError{msg: "exec " + name + ": the host returned no result (not running under fence_gfs2_recorder?)"}
-	}
-	frame := make([]byte, n)
-	if got := hostTake(frame); got != n {
-		return nil, &execError{msg: "exec " + name + ": the host's result changed size between exec and take"}
-	}
-	return decodeFrame(name, frame)
+	return c.exec(name, encodeExecInput(name, args, stdin))
 }
 
+// encodeExecInput writes {"name":..,"args":[..],"stdin":".."} for fgr.exec.
 func encodeExecInput(name string, args []string, stdin []byte) []byte {
-	w := jsonlite.NewWriter(make([]byte, 0, 64+16*len(args)+len(stdin)))
-	w.ObjectStart()
-	w.Key("name")
-	w.String(name)
-	w.Key("args")
-	w.ArrayStart()
-	for _, a := range args {
-		w.String(a)
-	}
-	w.ArrayEnd()
-	w.Key("stdin")
-	w.String(string(stdin))
-	w.ObjectEnd()
-	return w.Bytes()
+	return encodeExec(name, args, stdin, true)
 }
 
 // serveReport decodes {"abi":1,"reporter":..,"record":{..},"config":{..}},
@@ -180,13 +160,9 @@ func serveReport(raw []byte, ctx Context) []byte {
 
 func decodeReport(raw []byte) (Report, error) {
 	var rep Report
-	abi := int64(-1)
-	r := jsonlite.NewReader(raw)
-	err := r.Object(func(key string) error {
+	err := decodeHostCall(raw, "report request", func(r *jsonlite.Reader, key string) error {
 		var err error
 		switch key {
-		case "abi":
-			abi, err = r.Int()
 		case "reporter":
 			rep.Reporter, err = r.String()
 		case "record":
@@ -196,18 +172,10 @@ func decodeReport(raw []byte) (Report, error) {
 			}
 		case "config":
 			rep.Config, err = readConfig(r, "report")
-		default:
-			err = r.Skip()
 		}
 		return err
 	})
-	if err == nil {
-		err = r.End()
-	}
 	if err != nil {
-		return Report{}, errors.New("plugin: bad report request from host: " + err.Error())
-	}
-	if err := checkABI(abi); err != nil {
 		return Report{}, err
 	}
 	if len(rep.Record) == 0 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/abi"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/intfmt"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/jsonlite"
 )
 
@@ -33,17 +34,12 @@ func serve(raw []byte, ctx Context) []byte {
 	return encodeResponse(res, err)
 }
 
-// decodeRequest reads {"abi":1,"strategy":..,"node":..,"action":..,"config":{..}};
-// unknown members are ignored so the host may add some.
+// decodeRequest reads {"abi":1,"strategy":..,"node":..,"action":..,"config":{..}}.
 func decodeRequest(raw []byte) (Request, error) {
 	var req Request
-	abi := int64(-1)
-	r := jsonlite.NewReader(raw)
-	err := r.Object(func(key string) error {
+	err := decodeHostCall(raw, "request", func(r *jsonlite.Reader, key string) error {
 		var err error
 		switch key {
-		case "abi":
-			abi, err = r.Int()
 		case "strategy":
 			req.Strategy, err = r.String()
 		case "node":
@@ -55,19 +51,40 @@ func decodeRequest(raw []byte) (Request, error) {
 		}
 		return err
 	})
-	if err == nil {
-		err = r.End()
-	}
 	if err != nil {
-		return Request{}, errors.New("plugin: bad request from host: " + err.Error())
-	}
-	if err := checkABI(abi); err != nil {
 		return Request{}, err
 	}
 	if req.Config == nil {
 		req.Config = map[string]any{}
 	}
 	return req, nil
+}
+
+// decodeHostCall reads the one JSON object the host passes to an export,
+// which what names in errors: it reads "abi" and refuses any version but
+// ABIVersion, and hands every other member to member. A member that member
+// leaves unread is skipped, so the host may add some.
+func decodeHostCall(raw []byte, what string, member func(r *jsonlite.Reader, key string) error) error {
+	abi := int64(-1)
+	r := jsonlite.NewReader(raw)
+	err := r.Object(func(key string) error {
+		if key == "abi" {
+			var err error
+			abi, err = r.Int()
+			return err
+		}
+		return member(r, key)
+	})
+	if err == nil {
+		err = r.End()
+	}
+	if err != nil {
+		return errors.New("plugin: bad " + what + " from host: " + err.Error())
+	}
+	if abi != ABIVersion {
+		return errors.New("plugin: host sent ABI version " + intfmt.Itoa(int(abi)) + ", this SDK speaks " + intfmt.Itoa(ABIVersion))
+	}
+	return nil
 }
 
 // readConfig reads the "config" member of a host request (what names the
@@ -85,14 +102,6 @@ func readConfig(r *jsonlite.Reader, what string) (map[string]any, error) {
 		return nil, errors.New("plugin: " + what + " config is not an object")
 	}
 	return m, nil
-}
-
-// checkABI refuses a request from a host speaking another ABI version.
-func checkABI(abi int64) error {
-	if abi != ABIVersion {
-		return errors.New("plugin: host sent ABI version " + itoa(int(abi)) + ", this SDK speaks " + itoa(ABIVersion))
-	}
-	return nil
 }
 
 // encodeResponse writes {"filesystems":[..],"details":{..},"error":".."}.
@@ -142,7 +151,14 @@ func encodeResponse(res Result, err error) []byte {
 
 // encodeExecRequest writes {"name":..,"args":[..]} for fgr.exec.
 func encodeExecRequest(name string, args []string) []byte {
-	w := jsonlite.NewWriter(make([]byte, 0, 64+16*len(args)))
+	return encodeExec(name, args, nil, false)
+}
+
+// encodeExec writes an fgr.exec request, with the optional "stdin" member
+// when withStdin: without it the host gives the command /dev/null, which an
+// empty "stdin" is not (docs/ABI.md).
+func encodeExec(name string, args []string, stdin []byte, withStdin bool) []byte {
+	w := jsonlite.NewWriter(make([]byte, 0, 64+16*len(args)+len(stdin)))
 	w.ObjectStart()
 	w.Key("name")
 	w.String(name)
@@ -152,6 +168,10 @@ func encodeExecRequest(name string, args []string) []byte {
 		w.String(a)
 	}
 	w.ArrayEnd()
+	if withStdin {
+		w.Key("stdin")
+		w.String(string(stdin))
+	}
 	w.ObjectEnd()
 	return w.Bytes()
 }

@@ -3,9 +3,9 @@
 // WebAssembly guests.
 //
 // encoding/xml imports fmt and reflect, which would add over a megabyte to
-// every guest (about 10 ms per fence). This package imports only io and
-// unicode/utf8 (not even strconv, whose Quote alone adds 28 KB of wasm);
-// a test keeps it that way.
+// every guest (about 10 ms per fence). This package imports only io,
+// unicode/utf8 and the SDK's intfmt (not even strconv, whose Quote alone adds
+// 28 KB of wasm); a test keeps it that way.
 //
 // It reads well-formed XML 1.0 documents in UTF-8: elements, attributes,
 // text, CDATA sections, comments and processing instructions (including the
@@ -45,6 +45,8 @@ package xmlite
 import (
 	"io"
 	"unicode/utf8"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/intfmt"
 )
 
 // TokenKind says what a Token is.
@@ -65,7 +67,7 @@ func (k TokenKind) String() string {
 	case Text:
 		return "Text"
 	}
-	return "TokenKind(" + itoa(uint(k)) + ")"
+	return "TokenKind(" + intfmt.Itoa(int(k)) + ")"
 }
 
 // Attr is one attribute, its value with entities decoded.
@@ -106,7 +108,7 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string {
-	return "xmlite: offset " + itoa(uint(e.Offset)) + " (line " + itoa(uint(e.Line)) + "): " + e.Msg
+	return "xmlite: offset " + intfmt.Itoa(e.Offset) + " (line " + intfmt.Itoa(e.Line) + "): " + e.Msg
 }
 
 // Scanner reads one XML document from a byte slice, one token at a time.
@@ -658,20 +660,7 @@ func (s *Scanner) Skip() error {
 	}
 }
 
-// itoa and hex format numbers for error messages without strconv.
-func itoa(n uint) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
-}
-
+// hex formats a character code for error messages without strconv.
 func hex(n uint32) string {
 	const digits = "0123456789abcdef"
 	var b [8]byte

@@ -9,8 +9,5 @@ import (
 // TestGuestSize reports what linking xmlite adds to a reactor and keeps it
 // under a ceiling: every MB of guest costs about 10 ms per fence.
 func TestGuestSize(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds two wasm guests")
-	}
 	guestcheck.SizeUnder(t, "./testdata/guest/xmlite", "xmlite", 100<<10)
 }

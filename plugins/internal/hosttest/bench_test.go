@@ -10,6 +10,7 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/host"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/pcmk/pcmktest"
 )
 
 // BenchmarkSources measures one run of each way to read Pacemaker's state
@@ -19,7 +20,7 @@ import (
 //
 //	go test -run=^$ -bench=Sources ./plugins/internal/hosttest/
 func BenchmarkSources(b *testing.B) {
-	cib, _ := filepath.Abs(filepath.Join(labDir, "node-lost", "cib.xml"))
+	cib, _ := filepath.Abs(filepath.Join(pcmktest.LabDir, "node-lost", "cib.xml"))
 	for _, c := range []struct {
 		name string
 		argv []string
@@ -58,7 +59,7 @@ func BenchmarkSources(b *testing.B) {
 //
 //	go test -run=^$ -bench=Strategy ./plugins/internal/hosttest/
 func BenchmarkStrategy(b *testing.B) {
-	cib := filepath.Join(labDir, "node-lost", "cib.xml")
+	cib := filepath.Join(pcmktest.LabDir, "node-lost", "cib.xml")
 	for _, c := range []struct {
 		name     string
 		strategy string
@@ -77,13 +78,9 @@ func BenchmarkStrategy(b *testing.B) {
 				}
 				cmds = realTools(b, cib)
 			} else {
-				dir := filepath.Join(labDir, "node-lost")
-				cmds = printing(map[string]string{
-					"crm_mon":  filepath.Join(dir, "crm_mon-1-xml-inactive.xml"),
-					"cibadmin": filepath.Join(dir, "cibadmin-Q.xml"),
-				})
+				cmds = capturedOutputs(filepath.Join(pcmktest.LabDir, "node-lost"), "cibadmin")
 			}
-			cfg := benchConfig(b, cmds)
+			cfg := chainConfig(b, cmds)
 			src := host.NewSource(cfg, nil)
 			defer src.Close(context.Background())
 			st, err := src.Strategy(context.Background(), c.strategy)
@@ -98,16 +95,4 @@ func BenchmarkStrategy(b *testing.B) {
 			}
 		})
 	}
-}
-
-func benchConfig(b *testing.B, commands map[string]config.Command) *config.Config {
-	cfg := config.Defaults()
-	cfg.CacheDir = cacheDir
-	cfg.BuiltinDir = wasmDir
-	cfg.PluginDir = b.TempDir()
-	cfg.Commands = commands
-	st := cfg.Strategies[config.StrategyPcsStatus]
-	st.Allow = []string{"crm_mon", "cibadmin", "pcs"}
-	cfg.Strategies[config.StrategyPcsStatus] = st
-	return &cfg
 }

@@ -6,12 +6,10 @@ package hosttest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"testing"
 	"time"
 
@@ -21,10 +19,10 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/host"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/pcmk/pcmktest"
 )
 
 var (
-	labDir   = filepath.Join("..", "..", "..", "testdata", "pacemaker")
 	wasmDir  string // builtin.wasm (the module serving every built-in strategy), built for this run
 	cacheDir string // one compile cache: compile once per module
 )
@@ -57,22 +55,9 @@ func build() error {
 	return os.Chmod(out, 0o644) // the host refuses writable modules
 }
 
-type expectation struct {
-	Active     map[string][]string `json:"active"`
-	Configured map[string][]string `json:"configured"`
-}
-
-func expectations(t *testing.T) map[string]expectation {
-	data, err := os.ReadFile(filepath.Join(labDir, "expected.json"))
-	require.NoError(t, err)
-	var exp map[string]expectation
-	require.NoError(t, json.Unmarshal(data, &exp))
-	return exp
-}
-
 // chainConfig is the shipped defaults with the two pcs strategies loaded
 // from this run's build and the given commands.
-func chainConfig(t *testing.T, commands map[string]config.Command) *config.Config {
+func chainConfig(t testing.TB, commands map[string]config.Command) *config.Config {
 	cfg := config.Defaults()
 	cfg.CacheDir = cacheDir
 	cfg.BuiltinDir = wasmDir
@@ -119,17 +104,21 @@ func printing(files map[string]string) map[string]config.Command {
 	return out
 }
 
+// capturedOutputs grants printing commands for a captured scenario dir:
+// crm_mon prints its status, and each of cibCommands its CIB.
+func capturedOutputs(dir string, cibCommands ...string) map[string]config.Command {
+	files := map[string]string{"crm_mon": filepath.Join(dir, "crm_mon-1-xml-inactive.xml")}
+	for _, name := range cibCommands {
+		files[name] = filepath.Join(dir, "cibadmin-Q.xml")
+	}
+	return printing(files)
+}
+
 func run(t *testing.T, cfg *config.Config, node string) discovery.Report {
 	src := host.NewSource(cfg, nil)
 	t.Cleanup(func() { _ = src.Close(context.Background()) })
 	return discovery.Run(context.Background(), src, cfg.Discovery.Order,
 		discovery.NewTarget(node, "reboot"), discovery.Options{Budget: 30 * time.Second})
-}
-
-func sorted(s []string) []string {
-	out := append([]string{}, s...)
-	sort.Strings(out)
-	return out
 }
 
 // checkChain asserts the chain's answer for one node: pcs-status wins when
@@ -146,12 +135,12 @@ func checkChain(t *testing.T, rep discovery.Report, active, configured []string)
 	switch {
 	case len(active) > 0:
 		assert.Equal(t, config.StrategyPcsStatus, rep.Strategy)
-		assert.Equal(t, sorted(active), sorted(rep.Filesystems))
+		assert.Equal(t, pcmktest.Sorted(active), pcmktest.Sorted(rep.Filesystems))
 		assert.Equal(t, discovery.OutcomeSkipped, rep.Attempts[1].Outcome)
 	case len(configured) > 0:
 		assert.Equal(t, discovery.OutcomeEmpty, rep.Attempts[0].Outcome)
 		assert.Equal(t, config.StrategyPcsConfig, rep.Strategy)
-		assert.Equal(t, sorted(configured), sorted(rep.Filesystems))
+		assert.Equal(t, pcmktest.Sorted(configured), pcmktest.Sorted(rep.Filesystems))
 	default:
 		assert.Equal(t, []string{discovery.NoneDetected}, rep.Filesystems)
 	}
@@ -161,8 +150,8 @@ func checkChain(t *testing.T, rep discovery.Report, active, configured []string)
 // wasm guests, the host's exec and the real crm_mon/cibadmin.
 func TestChainRealTools(t *testing.T) {
 	tested := 0
-	for scenario, e := range expectations(t) {
-		cib := filepath.Join(labDir, scenario, "cib.xml")
+	for scenario, e := range pcmktest.Expectations(t) {
+		cib := filepath.Join(pcmktest.LabDir, scenario, "cib.xml")
 		if _, err := os.Stat(cib); err != nil {
 			t.Logf("%s: no cib.xml captured yet", scenario)
 			continue
@@ -192,7 +181,7 @@ func TestChainFailedFilesystem(t *testing.T) {
 			cib := filepath.Join("..", "pcmk", "testdata", "failures", scenario, "cib.xml")
 			rep := run(t, chainConfig(t, realTools(t, cib)), "compute-node-3")
 			require.Equal(t, config.StrategyPcsStatus, rep.Strategy, "%+v", rep.Attempts)
-			assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, sorted(rep.Filesystems))
+			assert.Equal(t, []string{"gfs2-home", "gfs2-proj"}, pcmktest.Sorted(rep.Filesystems))
 		})
 	}
 }
@@ -201,13 +190,10 @@ func TestChainFailedFilesystem(t *testing.T) {
 // print the captured outputs.
 func TestChainCapturedOutputs(t *testing.T) {
 	for _, scenario := range []string{"node-lost", "location-ban", "standby-none"} {
-		dir := filepath.Join(labDir, scenario)
-		e := expectations(t)[scenario]
+		dir := filepath.Join(pcmktest.LabDir, scenario)
+		e := pcmktest.Expectations(t)[scenario]
 		t.Run(scenario, func(t *testing.T) {
-			cfg := chainConfig(t, printing(map[string]string{
-				"crm_mon":  filepath.Join(dir, "crm_mon-1-xml-inactive.xml"),
-				"cibadmin": filepath.Join(dir, "cibadmin-Q.xml"),
-			}))
+			cfg := chainConfig(t, capturedOutputs(dir, "cibadmin"))
 			for node, active := range e.Active {
 				rep := run(t, cfg, node)
 				t.Run(node, func(t *testing.T) { checkChain(t, rep, active, e.Configured[node]) })
@@ -219,11 +205,8 @@ func TestChainCapturedOutputs(t *testing.T) {
 // TestDetailsSurviveTheABI checks that the evidence a strategy gathers
 // reaches the attempt record intact through the guest's encoder.
 func TestDetailsSurviveTheABI(t *testing.T) {
-	dir := filepath.Join(labDir, "node-lost")
-	cfg := chainConfig(t, printing(map[string]string{
-		"crm_mon":  filepath.Join(dir, "crm_mon-1-xml-inactive.xml"),
-		"cibadmin": filepath.Join(dir, "cibadmin-Q.xml"),
-	}))
+	dir := filepath.Join(pcmktest.LabDir, "node-lost")
+	cfg := chainConfig(t, capturedOutputs(dir, "cibadmin"))
 	rep := run(t, cfg, "compute-node-3")
 	a := rep.Attempts[0]
 	require.Equal(t, discovery.OutcomeFound, a.Outcome, a.Error)
@@ -245,12 +228,8 @@ func TestDetailsSurviveTheABI(t *testing.T) {
 // grants pcs-status cibadmin, so fstype costs one cibadmin call, not a
 // `pcs cluster cib` (0.4-1.5 s of Python per fence).
 func TestDefaultAllowListReadsFstypeWithCibadmin(t *testing.T) {
-	dir := filepath.Join(labDir, "node-lost")
-	cfg := chainConfig(t, printing(map[string]string{
-		"crm_mon":  filepath.Join(dir, "crm_mon-1-xml-inactive.xml"),
-		"cibadmin": filepath.Join(dir, "cibadmin-Q.xml"),
-		"pcs":      filepath.Join(dir, "cibadmin-Q.xml"),
-	}))
+	dir := filepath.Join(pcmktest.LabDir, "node-lost")
+	cfg := chainConfig(t, capturedOutputs(dir, "cibadmin", "pcs"))
 	cfg.Strategies[config.StrategyPcsStatus] = config.Defaults().Strategies[config.StrategyPcsStatus]
 	rep := run(t, cfg, "compute-node-3")
 	a := rep.Attempts[0]
@@ -264,12 +243,8 @@ func TestDefaultAllowListReadsFstypeWithCibadmin(t *testing.T) {
 // TestWithoutCibadminFallsBackToPcs: a site that grants pcs-status only
 // crm_mon and pcs still gets an answer, through `pcs cluster cib`.
 func TestWithoutCibadminFallsBackToPcs(t *testing.T) {
-	dir := filepath.Join(labDir, "node-lost")
-	cfg := chainConfig(t, printing(map[string]string{
-		"crm_mon":  filepath.Join(dir, "crm_mon-1-xml-inactive.xml"),
-		"cibadmin": filepath.Join(dir, "cibadmin-Q.xml"),
-		"pcs":      filepath.Join(dir, "cibadmin-Q.xml"),
-	}))
+	dir := filepath.Join(pcmktest.LabDir, "node-lost")
+	cfg := chainConfig(t, capturedOutputs(dir, "cibadmin", "pcs"))
 	s := config.Defaults().Strategies[config.StrategyPcsStatus]
 	s.Allow = []string{"crm_mon", "pcs"}
 	cfg.Strategies[config.StrategyPcsStatus] = s

@@ -1,12 +1,9 @@
 package pcmk
 
 import (
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/require"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/guestdeps"
 )
 
 // TestGuestsStayLean fails when a heavy package sneaks into the pcs guests:
@@ -18,11 +15,7 @@ func TestGuestsStayLean(t *testing.T) {
 	}
 	forbidden := map[string]bool{"fmt": true, "encoding/json": true, "encoding/xml": true, "reflect": true}
 	for _, pkg := range []string{".", "../../pcs-status", "../../pcs-config"} {
-		cmd := exec.Command("go", "list", "-deps", pkg)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		for _, dep := range strings.Fields(string(out)) {
+		for _, dep := range guestdeps.List(t, pkg, "wasip1") {
 			if forbidden[dep] {
 				t.Errorf("%s depends on %s", pkg, dep)
 			}

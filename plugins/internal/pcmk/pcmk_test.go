@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/pcmk/pcmktest"
 )
 
 func TestParseTreeRejectsBadXML(t *testing.T) {
@@ -40,7 +42,7 @@ func TestParseTreeKeepsTextAndSelfClosing(t *testing.T) {
 }
 
 func TestParseCIBSharedLab(t *testing.T) {
-	cib, err := ParseCIB(readLab(t, "shared-lab", "gfs2-stack", "cibadmin-Q.xml"))
+	cib, err := ParseCIB(pcmktest.ReadLab(t, "shared-lab", "gfs2-stack", "cibadmin-Q.xml"))
 	require.NoError(t, err)
 	require.True(t, cib.HasConfiguration)
 
@@ -76,12 +78,12 @@ func TestParseCIBSharedLab(t *testing.T) {
 
 func TestParseCIBScopes(t *testing.T) {
 	// cibadmin --scope=resources: no nodes or constraints.
-	res, err := ParseCIB(readLab(t, "shared-lab", "gfs2-stack", "cibadmin-Q-resources.xml"))
+	res, err := ParseCIB(pcmktest.ReadLab(t, "shared-lab", "gfs2-stack", "cibadmin-Q-resources.xml"))
 	require.NoError(t, err)
 	assert.False(t, res.HasConfiguration)
 	assert.Len(t, res.Primitives, 7)
 
-	cfg, err := ParseCIB(readLab(t, "location-ban", "cibadmin-Q-configuration.xml"))
+	cfg, err := ParseCIB(pcmktest.ReadLab(t, "location-ban", "cibadmin-Q-configuration.xml"))
 	require.NoError(t, err)
 	assert.True(t, cfg.HasConfiguration)
 	assert.NotEmpty(t, cfg.Locations)
@@ -99,7 +101,7 @@ func TestParseCIBScopes(t *testing.T) {
 func TestParseCrmMonSharedLab(t *testing.T) {
 	for _, file := range []string{"crm_mon-1-xml-inactive-fencehistory.xml", "pcs-status-xml.xml", "crm_mon-1-xml.xml"} {
 		t.Run(file, func(t *testing.T) {
-			st, err := ParseCrmMon(readLab(t, "shared-lab", "gfs2-stack", file))
+			st, err := ParseCrmMon(pcmktest.ReadLab(t, "shared-lab", "gfs2-stack", file))
 			require.NoError(t, err)
 			var ids []string
 			for _, in := range st.ActiveOn("rabbit-node-1") {
@@ -117,7 +119,7 @@ func TestParseCrmMonSharedLab(t *testing.T) {
 }
 
 func TestParseCrmMonGroupInClone(t *testing.T) {
-	st, err := ParseCrmMon(readLab(t, "shared-lab", "gfs2-stack", "crm_mon-1-xml-inactive-fencehistory.xml"))
+	st, err := ParseCrmMon(pcmktest.ReadLab(t, "shared-lab", "gfs2-stack", "crm_mon-1-xml-inactive-fencehistory.xml"))
 	require.NoError(t, err)
 	var found bool
 	for _, in := range st.Instances {
@@ -177,4 +179,12 @@ func TestParseScore(t *testing.T) {
 		_, ok := ParseScore(in)
 		assert.False(t, ok, in)
 	}
+}
+
+func TestSetNonEmpty(t *testing.T) {
+	details := map[string]any{}
+	SetNonEmpty(details, "none", []string(nil))
+	SetNonEmpty(details, "empty", []map[string]any{})
+	SetNonEmpty(details, "ids", []string{"a"})
+	assert.Equal(t, map[string]any{"ids": []string{"a"}}, details, "only the non-empty list, as its own type")
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/pcmk/pcmktest"
 )
 
 func mustTree(t *testing.T, doc string) *Element {
@@ -155,9 +157,9 @@ func TestMayRunColocationCycle(t *testing.T) {
 // on a node, the configuration must allow there.
 func TestRunningImpliesMayRun(t *testing.T) {
 	checked := 0
-	for scenario := range loadExpectations(t) {
-		cibData, err1 := os.ReadFile(filepath.Join(labDir, scenario, "cibadmin-Q.xml"))
-		monData, err2 := os.ReadFile(filepath.Join(labDir, scenario, "crm_mon-1-xml-inactive.xml"))
+	for scenario := range pcmktest.Expectations(t) {
+		cibData, err1 := os.ReadFile(filepath.Join(pcmktest.LabDir, scenario, "cibadmin-Q.xml"))
+		monData, err2 := os.ReadFile(filepath.Join(pcmktest.LabDir, scenario, "crm_mon-1-xml-inactive.xml"))
 		if err1 != nil || err2 != nil {
 			continue // scenario still being captured
 		}
@@ -195,7 +197,7 @@ func TestMayRunAgreesWithScheduler(t *testing.T) {
 		d := filepath.Dir(c)
 		cases = append(cases, pair{filepath.Join(d, "cibadmin-Q-configuration.xml"), filepath.Join(d, "crm_mon-status.xml")})
 	}
-	lab, _ := filepath.Glob(filepath.Join(labDir, "*", "cibadmin-Q-configuration.xml"))
+	lab, _ := filepath.Glob(filepath.Join(pcmktest.LabDir, "*", "cibadmin-Q-configuration.xml"))
 	for _, c := range lab {
 		cases = append(cases, pair{c, filepath.Join(filepath.Dir(c), "crm_mon-1-xml-inactive.xml")})
 	}

@@ -3,6 +3,8 @@ package pcmk
 import (
 	"errors"
 	"strings"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/intfmt"
 )
 
 // ParseStatusText reads `pcs status resources` (the text crm_mon prints in
@@ -28,7 +30,7 @@ func ParseStatusText(data []byte, cib *CIB) (*Status, error) {
 		indent := len(line) - len(strings.TrimLeft(line, " "))
 		content := line[indent:]
 		bad := func(why string) error {
-			return errors.New("pcs status resources line " + itoa(n+1) + " " + why + ": " + quoteLine(content))
+			return errors.New("pcs status resources line " + intfmt.Itoa(n+1) + " " + why + ": " + quoteLine(content))
 		}
 		if !strings.HasPrefix(content, "* ") {
 			return nil, bad("is not in the Pacemaker 2 format")

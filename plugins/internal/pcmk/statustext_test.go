@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/plugins/internal/pcmk/pcmktest"
 )
 
 // activeSet is "id@node" for every active instance, as a set.
@@ -27,8 +29,8 @@ func activeSet(st *Status) map[string]bool {
 // `pcs status resources` (expanded with the CIB) says exactly what
 // crm_mon's XML says about which primitive is active on which node.
 func TestStatusTextAgreesWithXML(t *testing.T) {
-	dirs, _ := filepath.Glob(filepath.Join(labDir, "*", "pcs-status-resources.txt"))
-	dirs2, _ := filepath.Glob(filepath.Join(labDir, "shared-lab", "*", "pcs-status-resources.txt"))
+	dirs, _ := filepath.Glob(filepath.Join(pcmktest.LabDir, "*", "pcs-status-resources.txt"))
+	dirs2, _ := filepath.Glob(filepath.Join(pcmktest.LabDir, "shared-lab", "*", "pcs-status-resources.txt"))
 	dirs3, _ := filepath.Glob(filepath.Join("testdata", "failures", "*", "pcs-status-resources.txt"))
 	checked := 0
 	firstReadable := func(dir string, names ...string) ([]byte, error) {
@@ -74,7 +76,7 @@ func TestStatusTextAgreesWithXML(t *testing.T) {
 }
 
 func TestStatusTextLines(t *testing.T) {
-	cib, err := ParseCIB(readLab(t, "lvm-group", "cibadmin-Q.xml"))
+	cib, err := ParseCIB(pcmktest.ReadLab(t, "lvm-group", "cibadmin-Q.xml"))
 	require.NoError(t, err)
 
 	st, err := ParseStatusText([]byte("  * solofs\t(ocf:heartbeat:Filesystem):\t FAILED compute-node-3 (blocked)\n"+
@@ -88,7 +90,7 @@ func TestStatusTextLines(t *testing.T) {
 	assert.False(t, st.Instances[2].Active)
 
 	// A clone of a group expands to the group's members.
-	st, err = ParseStatusText(readLab(t, "lvm-group", "pcs-status-resources.txt"), cib)
+	st, err = ParseStatusText(pcmktest.ReadLab(t, "lvm-group", "pcs-status-resources.txt"), cib)
 	require.NoError(t, err)
 	var members []string
 	for _, in := range st.ActiveOn("compute-node-3") {

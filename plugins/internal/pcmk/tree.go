@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/intfmt"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/xmlite"
 )
 
@@ -99,7 +100,7 @@ func ParseTree(data []byte) (*Element, error) {
 		switch tok.Kind {
 		case xmlite.StartElement:
 			if len(stack) >= maxDepth {
-				return nil, errors.New("XML nesting deeper than " + itoa(maxDepth) + " levels")
+				return nil, errors.New("XML nesting deeper than " + intfmt.Itoa(maxDepth) + " levels")
 			}
 			el := &Element{Name: tok.Name, Attrs: make([]Attr, len(tok.Attrs))}
 			for i, a := range tok.Attrs {
@@ -122,26 +123,4 @@ func ParseTree(data []byte) (*Element, error) {
 		return nil, ErrEmptyDocument
 	}
 	return root, nil
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }

@@ -49,9 +49,13 @@ func AddedBytes(t testing.TB, dir string) (bare, with int64) {
 }
 
 // SizeUnder builds the guest in dir, logs what it adds over the bare reactor
-// and fails t when that is max bytes or more.
+// and fails t when that is max bytes or more. It skips t under -short: it
+// builds two wasm guests.
 func SizeUnder(t testing.TB, dir, what string, max int64) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds two wasm guests")
+	}
 	bare, with := AddedBytes(t, dir)
 	added := with - bare
 	t.Logf("bare reactor %d B, with %s %d B: +%d B (+%.1f%%)", bare, what, with, added, 100*float64(added)/float64(bare))

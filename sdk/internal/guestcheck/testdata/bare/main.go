@@ -4,28 +4,12 @@
 // as the codec guests, copying its input to its output.
 package main
 
-import "unsafe"
-
-var in, out []byte
-
-//go:wasmexport alloc
-func alloc(n uint32) uint32 {
-	in = make([]byte, n+1) // +1: a valid pointer also for n == 0
-	return uint32(uintptr(unsafe.Pointer(&in[0])))
-}
+import "github.com/NearNodeFlash/fence-gfs2-recorder/sdk/internal/guestcheck/testdata/reactor"
 
 //go:wasmexport run
 func run(n uint32) int32 {
-	out = append(out[:0], in[:n]...)
-	return int32(len(out))
-}
-
-//go:wasmexport out_ptr
-func outPtr() uint32 {
-	if len(out) == 0 {
-		return 0
-	}
-	return uint32(uintptr(unsafe.Pointer(&out[0])))
+	reactor.Out = append(reactor.Out[:0], reactor.In[:n]...)
+	return int32(len(reactor.Out))
 }
 
 func main() {}
