@@ -42,9 +42,11 @@ type failTB struct {
 	msgs []string
 }
 
-func (f *failTB) Helper()                           {}
-func (f *failTB) Errorf(format string, args ...any) { f.msgs = append(f.msgs, fmt.Sprintf(format, args...)) }
-func (f *failTB) FailNow()                          { runtime.Goexit() }
+func (f *failTB) Helper() {}
+func (f *failTB) Errorf(format string, args ...any) {
+	f.msgs = append(f.msgs, fmt.Sprintf(format, args...))
+}
+func (f *failTB) FailNow() { runtime.Goexit() }
 
 // readFailures runs Read on dir and returns how it failed the test.
 func readFailures(t *testing.T, dir string) []string {
