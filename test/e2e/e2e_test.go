@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -17,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record/recordtest"
 )
 
 // Where a package install puts the agent and its built-in strategies; the
@@ -351,29 +350,7 @@ type event struct {
 	} `json:"discovery"`
 }
 
-func readEvents(tb testing.TB, dir string) []event { return readJSONL[event](tb, dir) }
-
-// readJSONL decodes every record of dir's detailed log as a T: the tests'
-// own view of a record (event) or the agent's (record.Event).
-func readJSONL[T any](tb testing.TB, dir string) []T {
-	tb.Helper()
-	f, err := os.Open(filepath.Join(dir, record.DetailedFile))
-	if os.IsNotExist(err) {
-		return nil
-	}
-	require.NoError(tb, err)
-	defer f.Close()
-	var evs []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var ev T
-		require.NoError(tb, json.Unmarshal(sc.Bytes(), &ev), "record line: %s", sc.Text())
-		evs = append(evs, ev)
-	}
-	require.NoError(tb, sc.Err())
-	return evs
-}
+func readEvents(tb testing.TB, dir string) []event { return recordtest.Read[event](tb, dir) }
 
 func forTarget(evs []event, node string) []event {
 	var out []event

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakesos"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record/recordtest"
 )
 
 // The storage-fence lab: the agent as a real fence device speaking nnf-sos's
@@ -203,7 +204,7 @@ func TestStorageFenceUnderFenced(t *testing.T) {
 	}
 	recordsFor := func(dir, target string) []sfRecord {
 		var out []sfRecord
-		for _, r := range readJSONL[sfRecord](t, dir) {
+		for _, r := range recordtest.Read[sfRecord](t, dir) {
 			if r.TargetNode == target && r.StorageFence != nil {
 				out = append(out, r)
 			}
@@ -375,7 +376,7 @@ func TestStorageFenceUnderFenced(t *testing.T) {
 			lastSeen.Sub(seen[0].SeenAt).Round(time.Millisecond), firstAnswer.Sub(lastSeen).Round(time.Millisecond))
 
 		recs := map[string]sfRecord{}
-		for _, rec := range readJSONL[sfRecord](t, guideLog) {
+		for _, rec := range recordtest.Read[sfRecord](t, guideLog) {
 			if rec.StorageFence != nil && rec.TargetNode != guidePort {
 				recs[rec.TargetNode] = rec
 			}

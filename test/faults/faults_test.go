@@ -7,7 +7,6 @@ package faults
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,6 +19,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record/recordtest"
 )
 
 var (
@@ -165,21 +166,10 @@ type event struct {
 	} `json:"discovery"`
 }
 
-func (r *rig) records() []event {
-	r.t.Helper()
-	b, err := os.ReadFile(filepath.Join(r.logDir, "fence-events-detailed.jsonl"))
-	require.NoError(r.t, err)
-	var evs []event
-	for _, ln := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var e event
-		require.NoError(r.t, json.Unmarshal([]byte(ln), &e), ln)
-		evs = append(evs, e)
-	}
-	return evs
-}
-
+// last is the newest record.
 func (r *rig) last() event {
-	evs := r.records()
+	r.t.Helper()
+	evs := recordtest.Read[event](r.t, r.logDir)
 	require.NotEmpty(r.t, evs)
 	return evs[len(evs)-1]
 }
