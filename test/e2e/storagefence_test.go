@@ -113,12 +113,7 @@ func installSymlink(tb testing.TB, target, link string) {
 // their own answer.
 func TestStorageFenceUnderFenced(t *testing.T) {
 	start := time.Now()
-	requireRoot(t)
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	ensurePackages(t)
-	lockLab(t)
+	claimLab(t)
 	tmp := t.TempDir()
 	reqDir, respDir := filepath.Join(tmp, "requests"), filepath.Join(tmp, "responses")
 	logDir, guideLog := filepath.Join(tmp, "log"), filepath.Join(tmp, "log-guide")
@@ -128,18 +123,11 @@ func TestStorageFenceUnderFenced(t *testing.T) {
 	host, err := os.Hostname()
 	require.NoError(t, err)
 
-	installFile(t, filepath.Join(buildDir, "fence_gfs2_recorder"), agentPath, 0o755)
-	wasms, _ := filepath.Glob(filepath.Join(buildDir, "plugins", "*.wasm"))
-	if _, err := os.Stat(builtinDir); os.IsNotExist(err) {
-		t.Cleanup(func() { os.Remove(builtinDir); os.Remove(filepath.Dir(builtinDir)) })
-	}
-	for _, w := range wasms {
-		installFile(t, w, filepath.Join(builtinDir, filepath.Base(w)), 0o644)
-	}
+	installAgent(t, true)
 	installSymlink(t, filepath.Base(agentPath), sfLink)
 
 	sos := fakesos.StartT(t, fakesos.Config{RequestDir: reqDir, ResponseDir: respDir, Behaviour: sfBehaviour})
-	startCluster(t, repoRoot)
+	startCluster(t, build.Root)
 	configStart := time.Now()
 
 	// The storage-fence device, switched on by its parameter; fenced passes

@@ -21,41 +21,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record/recordtest"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/test/harness"
 )
 
-var (
-	repoRoot string
-	binDir   string // bin/ of `make build BIN=...`, or $FGR_FAULTS_BIN
-	setupErr error
-)
+// build is the agent under test, made by TestMain, or the bin directory
+// named by $FGR_FAULTS_BIN.
+var build harness.Build
 
-func TestMain(m *testing.M) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	repoRoot = root
-	code := func() int {
-		if os.Geteuid() != 0 {
-			return m.Run() // every test skips, saying why
-		}
-		if binDir = os.Getenv("FGR_FAULTS_BIN"); binDir == "" {
-			dir, err := os.MkdirTemp("", "fgr-faults-bin-")
-			if err != nil {
-				setupErr = err
-				return m.Run()
-			}
-			defer os.RemoveAll(dir)
-			binDir = dir
-			if out, err := exec.Command("make", "-C", repoRoot, "BIN="+dir, "build").CombinedOutput(); err != nil {
-				setupErr = fmt.Errorf("make build: %v\n%s", err, out)
-			}
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { harness.Main(m, &build, os.Getenv("FGR_FAULTS_BIN")) }
 
 // rig is one agent installation: a config file, a log directory, a compile
 // cache, a kubectl that answers with compute-node-3's ClientMounts.
@@ -75,11 +48,11 @@ func newRig(t *testing.T) *rig {
 	if os.Geteuid() != 0 {
 		t.Skip("!!! faults tests need root (files owned by others, a tmpfs): SKIPPED !!!")
 	}
-	require.NoError(t, setupErr)
+	require.NoError(t, build.Err)
 	dir := t.TempDir()
 	r := &rig{t: t, dir: dir, logDir: filepath.Join(dir, "log"), cache: filepath.Join(dir, "cache"), order: "kubectl-nnf"}
 	r.kubectl = filepath.Join(dir, "kubectl")
-	r.script(r.kubectl, "cat "+filepath.Join(repoRoot, "testdata/nnf/fixtures/clientmounts/compute-node-3.json"))
+	r.script(r.kubectl, "cat "+filepath.Join(build.Root, "testdata/nnf/fixtures/clientmounts/compute-node-3.json"))
 	return r
 }
 
@@ -99,7 +72,7 @@ func (r *rig) script(path, body string) {
 func (r *rig) write() {
 	var b strings.Builder
 	fmt.Fprintf(&b, "log_dir: %s\ncache_dir: %s\nbuiltin_dir: %s\nplugin_dir: %s\nrecorder_node: rabbit-node-1\n",
-		r.logDir, r.cache, filepath.Join(binDir, "plugins"), filepath.Join(r.dir, "plugins.d"))
+		r.logDir, r.cache, filepath.Join(build.Bin, "plugins"), filepath.Join(r.dir, "plugins.d"))
 	// Inline: these faults are about the cache and the sandbox, each seen
 	// in the one record of a fence that waits for the whole chain (the
 	// fence wait has tests of its own, internal/agent and test/e2e).
@@ -122,7 +95,7 @@ func (r *rig) fence(target string, limit time.Duration, args ...string) result {
 	if r.cfg == "" {
 		r.write()
 	}
-	cmd := exec.Command(filepath.Join(binDir, "fence_gfs2_recorder"), args...)
+	cmd := exec.Command(filepath.Join(build.Bin, "fence_gfs2_recorder"), args...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "FENCE_GFS2_RECORDER_CONFIG=" + r.cfg}
 	if len(args) == 0 {
 		cmd.Stdin = strings.NewReader("action=reboot\nnodename=" + target + "\n")
@@ -253,7 +226,7 @@ func TestPlantedHeadStartFileRunsNothing(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(hs, "kubectl-nnf.json"), []byte(plan+"\n"), 0o644))
 	require.NoError(t, os.Chmod(hs, 0o777)) // as an unprivileged user could have written it
 	r.script(r.kubectl, `case "$*" in *attacker*) touch `+marker+`;; esac
-cat `+filepath.Join(repoRoot, "testdata/nnf/fixtures/clientmounts/compute-node-3.json"))
+cat `+filepath.Join(build.Root, "testdata/nnf/fixtures/clientmounts/compute-node-3.json"))
 
 	res := r.fence("compute-node-3", 2*time.Minute)
 
@@ -269,7 +242,7 @@ func TestSetsidGrandchildDoesNotOutliveTheFence(t *testing.T) {
 	r.warm()
 	pidFile := filepath.Join(r.dir, "grandchild.pid")
 	r.script(r.kubectl, `setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! > `+pidFile+`
-cat `+filepath.Join(repoRoot, "testdata/nnf/fixtures/clientmounts/compute-node-3.json"))
+cat `+filepath.Join(build.Root, "testdata/nnf/fixtures/clientmounts/compute-node-3.json"))
 
 	res := r.fence("compute-node-3", 2*time.Minute)
 
@@ -294,7 +267,7 @@ func (r *rig) wat(name string) string {
 	dir := filepath.Join(r.dir, "plugins.d")
 	require.NoError(r.t, os.MkdirAll(dir, 0o755))
 	out := filepath.Join(dir, name+".wasm")
-	b, err := exec.Command("wat2wasm", filepath.Join(repoRoot, "host/testdata/wat", name+".wat"), "-o", out).CombinedOutput()
+	b, err := exec.Command("wat2wasm", filepath.Join(build.Root, "host/testdata/wat", name+".wat"), "-o", out).CombinedOutput()
 	require.NoError(r.t, err, string(b))
 	require.NoError(r.t, os.Chmod(out, 0o644))
 	return out
@@ -424,7 +397,7 @@ func TestSIGKILLedAgentLeavesNoCommandBehind(t *testing.T) {
 	pidFile := filepath.Join(r.dir, "command.pid")
 	r.script(r.kubectl, `echo $$ > `+pidFile+`.tmp && mv `+pidFile+`.tmp `+pidFile+`
 exec sleep 300`)
-	cmd := exec.Command(filepath.Join(binDir, "fence_gfs2_recorder"))
+	cmd := exec.Command(filepath.Join(build.Bin, "fence_gfs2_recorder"))
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "FENCE_GFS2_RECORDER_CONFIG=" + r.cfg}
 	cmd.Stdin = strings.NewReader("action=reboot\nnodename=compute-node-3\n")
 	require.NoError(t, cmd.Start())
