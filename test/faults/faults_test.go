@@ -95,11 +95,7 @@ func (r *rig) fence(target string, limit time.Duration, args ...string) result {
 	if r.cfg == "" {
 		r.write()
 	}
-	cmd := exec.Command(filepath.Join(build.Bin, "fence_gfs2_recorder"), args...)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "FENCE_GFS2_RECORDER_CONFIG=" + r.cfg}
-	if len(args) == 0 {
-		cmd.Stdin = strings.NewReader("action=reboot\nnodename=" + target + "\n")
-	}
+	cmd := r.command(target, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -115,6 +111,17 @@ func (r *rig) fence(target string, limit time.Duration, args ...string) result {
 		r.t.Fatalf("the agent did not exit within %s (killed); stderr: %s", limit, tail(errb.String()))
 	}
 	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+}
+
+// command is the agent with the rig's configuration, as pacemaker-fenced
+// runs it: with no args, a reboot of target on stdin.
+func (r *rig) command(target string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(build.Bin, "fence_gfs2_recorder"), args...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "FENCE_GFS2_RECORDER_CONFIG=" + r.cfg}
+	if len(args) == 0 {
+		cmd.Stdin = strings.NewReader("action=reboot\nnodename=" + target + "\n")
+	}
+	return cmd
 }
 
 func tail(s string) string {
@@ -282,17 +289,26 @@ func (r *rig) hostile(name, file string) {
 	r.write()
 }
 
+// fenceAfterHostile fences compute-node-3 with the strategy of hostile
+// first: the agent exits 0 and kubectl-nnf, after it, finds the
+// filesystems. It returns the fence and the hostile strategy's attempt.
+func (r *rig) fenceAfterHostile() (result, attempt) {
+	r.t.Helper()
+	res := r.fence("compute-node-3", time.Minute)
+	assert.Equal(r.t, 0, res.code)
+	ev := r.last()
+	require.NotEmpty(r.t, ev.Discovery.Attempts)
+	assert.Equal(r.t, found, ev.GFS2Filesystems, "kubectl-nnf answered after the hostile strategy")
+	return res, ev.Discovery.Attempts[0]
+}
+
 func TestSleepingGuestIsStoppedAndTheFenceRecorded(t *testing.T) {
 	r := newRig(t)
 	r.hostile("sleeper", r.wat("sleep"))
 
-	res := r.fence("compute-node-3", time.Minute)
+	res, first := r.fenceAfterHostile()
 
-	assert.Equal(t, 0, res.code)
-	ev := r.last()
-	require.NotEmpty(t, ev.Discovery.Attempts)
-	assert.Equal(t, "timeout", ev.Discovery.Attempts[0].Outcome)
-	assert.Equal(t, found, ev.GFS2Filesystems, "kubectl-nnf answered after the sleeper was stopped")
+	assert.Equal(t, "timeout", first.Outcome)
 	t.Logf("fence took %s with a guest asleep for an hour (1 s timeout)", res.took)
 }
 
@@ -304,14 +320,10 @@ func TestFIFOAsPluginFileIsRefusedAtOnce(t *testing.T) {
 	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
 	r.hostile("fifo", fifo)
 
-	res := r.fence("compute-node-3", time.Minute)
+	_, first := r.fenceAfterHostile()
 
-	assert.Equal(t, 0, res.code)
-	ev := r.last()
-	require.NotEmpty(t, ev.Discovery.Attempts)
-	assert.Equal(t, "load-error", ev.Discovery.Attempts[0].Outcome)
-	assert.Contains(t, ev.Discovery.Attempts[0].Error, "not a regular file (a FIFO)")
-	assert.Equal(t, found, ev.GFS2Filesystems)
+	assert.Equal(t, "load-error", first.Outcome)
+	assert.Contains(t, first.Error, "not a regular file (a FIFO)")
 
 	verify := r.fence("", time.Minute, "plugins", "verify", fifo)
 	assert.Equal(t, 1, verify.code)
@@ -369,14 +381,10 @@ func TestExpensiveCompileIsBoundedByTheStrategyTimeout(t *testing.T) {
 	r.extra = "strategies:\n  heavy:\n    file: " + wasm + "\n    timeout: 100ms\n"
 	r.write()
 
-	res := r.fence("compute-node-3", time.Minute)
+	res, first := r.fenceAfterHostile()
 
-	assert.Equal(t, 0, res.code)
-	ev := r.last()
-	require.NotEmpty(t, ev.Discovery.Attempts)
-	assert.Equal(t, "load-error", ev.Discovery.Attempts[0].Outcome)
-	assert.Contains(t, ev.Discovery.Attempts[0].Error, "compiling took longer than the strategy timeout")
-	assert.Equal(t, found, ev.GFS2Filesystems)
+	assert.Equal(t, "load-error", first.Outcome)
+	assert.Contains(t, first.Error, "compiling took longer than the strategy timeout")
 	t.Logf("fence with a cold %d-byte expensive module took %s (100 ms timeout)", fileSize(wasm), res.took)
 }
 
@@ -397,9 +405,7 @@ func TestSIGKILLedAgentLeavesNoCommandBehind(t *testing.T) {
 	pidFile := filepath.Join(r.dir, "command.pid")
 	r.script(r.kubectl, `echo $$ > `+pidFile+`.tmp && mv `+pidFile+`.tmp `+pidFile+`
 exec sleep 300`)
-	cmd := exec.Command(filepath.Join(build.Bin, "fence_gfs2_recorder"))
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "FENCE_GFS2_RECORDER_CONFIG=" + r.cfg}
-	cmd.Stdin = strings.NewReader("action=reboot\nnodename=compute-node-3\n")
+	cmd := r.command("compute-node-3")
 	require.NoError(t, cmd.Start())
 	var pid int
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
