@@ -199,6 +199,21 @@ func TestStorageFenceUnderFenced(t *testing.T) {
 		}
 		return out
 	}
+	// attempts: the requests of fenced's attempts at target in logDir (one
+	// at least; fenced retries a device that fails fast) and their records,
+	// one each and each with status and outcome outcome.
+	attempts := func(t *testing.T, target, outcome string) ([]fakesos.Request, []sfRecord) {
+		t.Helper()
+		reqs := requestsFor(target)
+		require.NotEmpty(t, reqs, "level 1 ran first")
+		recs := recordsFor(logDir, target)
+		require.Len(t, recs, len(reqs), "a record for every attempt, answered or not")
+		for _, rec := range recs {
+			assert.Equal(t, outcome, rec.Status)
+			assert.Equal(t, outcome, rec.StorageFence.Outcome)
+		}
+		return reqs, recs
+	}
 	// readableStatuses: the STATUS= words of target's readable lines.
 	readableStatuses := func(dir, target string) []string {
 		b, err := os.ReadFile(filepath.Join(dir, "fence-events-readable.log"))
@@ -264,16 +279,11 @@ func TestStorageFenceUnderFenced(t *testing.T) {
 		os.Remove(dummyStatus)
 		r := run(t, "", "stonith_admin", "--reboot", sfRefuse, "--timeout", "60")
 		require.Zero(t, r.code, "level 2 fenced it:\n%s", r)
-		reqs := requestsFor(sfRefuse)
-		require.NotEmpty(t, reqs, "level 1 ran first")
+		reqs, recs := attempts(t, sfRefuse, "refused")
 		for _, q := range reqs {
 			checkRequest(t, q, sfRefuse, "reboot")
 		}
-		recs := recordsFor(logDir, sfRefuse)
-		require.Len(t, recs, len(reqs), "one record per attempt (fenced retries a device that fails fast)")
 		for _, rec := range recs {
-			assert.Equal(t, "refused", rec.Status)
-			assert.Equal(t, "refused", rec.StorageFence.Outcome)
 			require.NotNil(t, rec.StorageFence.Success)
 			assert.False(t, *rec.StorageFence.Success)
 			assert.Contains(t, rec.StorageFence.Message, "Failed to fence node")
@@ -290,13 +300,8 @@ func TestStorageFenceUnderFenced(t *testing.T) {
 	t.Run("silence-exits-1-before-pacemakers-timeout", func(t *testing.T) {
 		r := run(t, "", "stonith_admin", "--reboot", sfSilent, "--timeout", "60")
 		require.NotZero(t, r.code, "nobody answered, so the fence failed:\n%s", r)
-		reqs := requestsFor(sfSilent)
-		require.NotEmpty(t, reqs)
-		recs := recordsFor(logDir, sfSilent)
-		require.Len(t, recs, len(reqs), "a record for every attempt, although no answer came")
+		reqs, recs := attempts(t, sfSilent, "timeout")
 		for _, rec := range recs {
-			assert.Equal(t, "timeout", rec.Status)
-			assert.Equal(t, "timeout", rec.StorageFence.Outcome)
 			assert.Nil(t, rec.StorageFence.Success)
 			// Its deadline counts from the agent's start; the wait begins
 			// once the request is published, later on a loaded machine.
