@@ -107,6 +107,22 @@ func (s *sfLab) fenceOnce(p proc) (start, exit time.Time, resp fakesos.Response,
 	return start, exit, resp, nil
 }
 
+// fenceRuns runs p once untimed (the warm-up), then n times, handing each
+// run's times and response to each.
+func (s *sfLab) fenceRuns(name string, p proc, n int, each func(start, exit time.Time, resp fakesos.Response)) error {
+	if _, _, _, err := s.fenceOnce(p); err != nil {
+		return fmt.Errorf("%s: warm-up: %w", name, err)
+	}
+	for i := 0; i < n; i++ {
+		start, exit, resp, err := s.fenceOnce(p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		each(start, exit, resp)
+	}
+	return nil
+}
+
 // ours is the agent in storage-fence mode, fenced's way (stdin only).
 func (l *lab) oursSF(s *sfLab, cfg string, discovery bool) proc {
 	in := fence(sfTarget) + "nnf_storage_fence=1\nrequest_dir=" + s.req + "\nresponse_dir=" + s.resp + "\nlog_dir=" + s.logDir + "\n"
@@ -167,16 +183,11 @@ func (l *lab) storageFence(runs, latencyRuns int, upstream string) error {
 			s.logDir = logDir
 		}
 		p := mk(s)
-		if _, _, _, err := s.fenceOnce(p); err != nil { // warm-up
-			return nil, fmt.Errorf("%s: warm-up: %w", name, err)
-		}
 		var ds []time.Duration
-		for i := 0; i < n; i++ {
-			_, exit, resp, err := s.fenceOnce(p)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
-			}
+		if err := s.fenceRuns(name, p, n, func(_, exit time.Time, resp fakesos.Response) {
 			ds = append(ds, exit.Sub(resp.At))
+		}); err != nil {
+			return nil, err
 		}
 		if p.path == l.agent {
 			if err := checkRecords(s.logDir, n+1); err != nil {
@@ -238,18 +249,12 @@ func (l *lab) storageFence(runs, latencyRuns int, upstream string) error {
 			return sfRow{}, err
 		}
 		defer s.sos.Stop()
-		p := mk(s)
-		if _, _, _, err := s.fenceOnce(p); err != nil {
-			return sfRow{}, fmt.Errorf("%s: warm-up: %w", name, err)
-		}
 		var ds, published []time.Duration
-		for i := 0; i < runs; i++ {
-			start, exit, resp, err := s.fenceOnce(p)
-			if err != nil {
-				return sfRow{}, fmt.Errorf("%s: %w", name, err)
-			}
+		if err := s.fenceRuns(name, mk(s), runs, func(start, exit time.Time, resp fakesos.Response) {
 			ds = append(ds, exit.Sub(start))
 			published = append(published, resp.Request.SeenAt.Sub(start))
+		}); err != nil {
+			return sfRow{}, err
 		}
 		row := newRow(name, ds)
 		slices.Sort(published)
