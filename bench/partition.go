@@ -199,13 +199,9 @@ func (l *lab) oneRecordEach(logDir, target string, fs []string) (string, error) 
 // not answered within hedge_after either, pcs-config's (the same two
 // filesystems) with pcs-status pending too.
 func (l *lab) expectPartition(file string) error {
-	evs, err := readEvents(file)
+	byID, err := byEvent(file)
 	if err != nil {
 		return err
-	}
-	byID := map[string][]event{}
-	for _, e := range evs {
-		byID[e.EventID] = append(byID[e.EventID], e)
 	}
 	for id, es := range byID {
 		first := es[0].Discovery

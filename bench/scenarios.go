@@ -521,13 +521,9 @@ func (l *lab) deferred(runs int) error {
 	if err != nil {
 		return err
 	}
-	evs, err := readEvents(file)
+	byID, err := byEvent(file)
 	if err != nil {
 		return err
-	}
-	byID := map[string][]event{}
-	for _, e := range evs {
-		byID[e.EventID] = append(byID[e.EventID], e)
 	}
 	for id, es := range byID {
 		if len(es) != 2 || es[0].Discovery.State != "pending" || es[1].Discovery.State != "complete" ||
@@ -619,6 +615,19 @@ type event struct {
 			} `json:"calls"`
 		} `json:"attempts"`
 	} `json:"discovery"`
+}
+
+// byEvent is file's records grouped by event id, each group in file order.
+func byEvent(file string) (map[string][]event, error) {
+	evs, err := readEvents(file)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string][]event{}
+	for _, e := range evs {
+		byID[e.EventID] = append(byID[e.EventID], e)
+	}
+	return byID, nil
 }
 
 func readEvents(file string) ([]event, error) {
