@@ -54,12 +54,10 @@ func (l *lab) partition(int) error {
 	if err := l.warm(s); err != nil {
 		return err
 	}
-	file := filepath.Join(s.logDir, "fence-events-detailed.jsonl")
 	// Runs do not overlap: before the next one the harness waits, untimed,
 	// for the completion record of the last.
-	completed := secondRecords("partition", file, 60*time.Second, 10*time.Millisecond)
-	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")}
-	if err := l.add(repeat("P. partition: reboot, fence_wait 1 s (default)", partitionRuns, p, completed)); err != nil {
+	file, err := l.twoRecordRuns(s, "P. partition: reboot, fence_wait 1 s (default)", partitionRuns, 60*time.Second, 10*time.Millisecond)
+	if err != nil {
 		return err
 	}
 	if err := l.expectPartition(file); err != nil {
@@ -70,8 +68,7 @@ func (l *lab) partition(int) error {
 	if err := l.write(s); err != nil {
 		return err
 	}
-	p = proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")}
-	if err := l.add(repeat("P. (inline mode: waits for kubectl's timeout)", partitionRuns, p, nil)); err != nil {
+	if err := l.add(repeat("P. (inline mode: waits for kubectl's timeout)", partitionRuns, l.reboot(s, "compute-node-3"), nil)); err != nil {
 		return err
 	}
 
@@ -202,13 +199,9 @@ func (l *lab) oneRecordEach(logDir, target string, fs []string) (string, error) 
 // not answered within hedge_after either, pcs-config's (the same two
 // filesystems) with pcs-status pending too.
 func (l *lab) expectPartition(file string) error {
-	evs, err := readEvents(file)
+	byID, err := byEvent(file)
 	if err != nil {
 		return err
-	}
-	byID := map[string][]event{}
-	for _, e := range evs {
-		byID[e.EventID] = append(byID[e.EventID], e)
 	}
 	for id, es := range byID {
 		first := es[0].Discovery

@@ -189,6 +189,12 @@ func fence(target string) string {
 	return "nodename=" + target + "\naction=reboot\nport=" + target + "\n"
 }
 
+// reboot is the agent with s's configuration run as pacemaker-fenced runs
+// it for a reboot of target, with env added to fenced's environment.
+func (l *lab) reboot(s *scenario, target string, env ...string) proc {
+	return proc{path: l.agent, env: fencedEnv(s.cfg, env...), stdin: fence(target)}
+}
+
 func (l *lab) add(st stats, err error) error {
 	if err != nil {
 		return err
@@ -255,7 +261,7 @@ func (l *lab) firstAnswers(runs int) error {
 	if err := l.warm(s); err != nil {
 		return err
 	}
-	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")}
+	p := l.reboot(s, "compute-node-3")
 	if err := l.add(repeat("3. reboot, first strategy answers", runs, p, nil)); err != nil {
 		return err
 	}
@@ -263,7 +269,7 @@ func (l *lab) firstAnswers(runs int) error {
 		return err
 	}
 	l.answerTime(s.logDir, "stub kubectl (scenario 3)")
-	if err := l.add(repeat("3. (lever off: host GC on, GOGC=100)", runs, proc{path: l.agent, env: fencedEnv(s.cfg, "GOGC=100"), stdin: fence("compute-node-3")}, nil)); err != nil {
+	if err := l.add(repeat("3. (lever off: host GC on, GOGC=100)", runs, l.reboot(s, "compute-node-3", "GOGC=100"), nil)); err != nil {
 		return err
 	}
 	// The same fence with the defaults (bounded mode, fence_wait 1 s,
@@ -278,8 +284,8 @@ func (l *lab) firstAnswers(runs int) error {
 	if err := l.write(old); err != nil {
 		return err
 	}
-	p = proc{path: l.agent, env: fencedEnv(old.cfg), stdin: fence("compute-node-3")}
-	inline, bounded, err := paired(normalInline, p, normalBounded, proc{path: l.agent, env: fencedEnv(b.cfg), stdin: fence("compute-node-3")}, runs)
+	p = l.reboot(old, "compute-node-3")
+	inline, bounded, err := paired(normalInline, p, normalBounded, l.reboot(b, "compute-node-3"), runs)
 	if err != nil {
 		return err
 	}
@@ -305,7 +311,7 @@ func (l *lab) separately(runs int, s *scenario, num, target, strategy string, fs
 	if err := l.warm(s); err != nil {
 		return err
 	}
-	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence(target)}
+	p := l.reboot(s, target)
 	if err := l.add(repeat(num+". (lever off: one module per strategy)", runs, p, nil)); err != nil {
 		return err
 	}
@@ -317,7 +323,7 @@ func (l *lab) allThree(runs int) error {
 	if err := l.write(s); err != nil {
 		return err
 	}
-	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-4")}
+	p := l.reboot(s, "compute-node-4")
 	if err := l.add(repeat("4. reboot, all three run (first two empty)", runs, p, nil)); err != nil {
 		return err
 	}
@@ -360,7 +366,7 @@ func (l *lab) coldCacheOf(runs int, s *scenario, name string, env ...string) err
 	ss := make([]sample, 0, runs)
 	for i := 0; i < runs; i++ {
 		dir := filepath.Join(l.dir, fmt.Sprintf("cold-cache-%d", i))
-		smp, err := runProc(proc{path: l.agent, env: fencedEnv(s.cfg, append(env, "FENCE_GFS2_RECORDER_CACHE_DIR="+dir)...), stdin: fence("compute-node-4")})
+		smp, err := runProc(l.reboot(s, "compute-node-4", append(env, "FENCE_GFS2_RECORDER_CACHE_DIR="+dir)...))
 		if err != nil {
 			return err
 		}
@@ -404,7 +410,7 @@ func (l *lab) realKubectl(runs int) error {
 		return err
 	}
 	srv.ResetRequests()
-	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")}
+	p := l.reboot(s, "compute-node-3")
 	if err := l.add(repeat("6. reboot, kubectl-nnf + real kubectl", runs, p, nil)); err != nil {
 		return err
 	}
@@ -444,7 +450,7 @@ func (l *lab) realKubectl(runs int) error {
 	if err := l.write(s2); err != nil {
 		return err
 	}
-	p = proc{path: l.agent, env: fencedEnv(s2.cfg), stdin: fence("compute-node-6")}
+	p = l.reboot(s2, "compute-node-6")
 	if err := l.add(repeat("6b. real kubectl empty, then pcs-status, pcs-config", runs, p, nil)); err != nil {
 		return err
 	}
@@ -460,7 +466,7 @@ func (l *lab) realKubectl(runs int) error {
 	if err := l.warm(s2); err != nil {
 		return err
 	}
-	p = proc{path: l.agent, env: fencedEnv(s2.cfg), stdin: fence("compute-node-6")}
+	p = l.reboot(s2, "compute-node-6")
 	if err := l.add(repeat("6b. (lever off: one module per strategy)", runs, p, nil)); err != nil {
 		return err
 	}
@@ -492,6 +498,16 @@ func secondRecords(what, file string, timeout, poll time.Duration) func(i int) e
 	}
 }
 
+// twoRecordRuns adds the row name: runs reboots of compute-node-3 with s,
+// a mode where every run leaves two records, waiting (untimed, see
+// secondRecords) for the second of each run before the next. It returns
+// s's detailed log.
+func (l *lab) twoRecordRuns(s *scenario, name string, runs int, timeout, poll time.Duration) (string, error) {
+	file := filepath.Join(s.logDir, "fence-events-detailed.jsonl")
+	completed := secondRecords(s.name, file, timeout, poll)
+	return file, l.add(repeat(name, runs, l.reboot(s, "compute-node-3"), completed))
+}
+
 // deferred: scenario 3 in deferred mode; the time measured is until the
 // agent exits (what fenced waits for). Before the next run the harness
 // waits, untimed, for the detached process's second record, so runs do
@@ -501,19 +517,13 @@ func (l *lab) deferred(runs int) error {
 	if err := l.write(s); err != nil {
 		return err
 	}
-	file := filepath.Join(s.logDir, "fence-events-detailed.jsonl")
-	wait := secondRecords("deferred", file, 30*time.Second, 2*time.Millisecond)
-	p := proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")}
-	if err := l.add(repeat("D. reboot, deferred mode (until the agent exits)", runs, p, wait)); err != nil {
-		return err
-	}
-	evs, err := readEvents(file)
+	file, err := l.twoRecordRuns(s, "D. reboot, deferred mode (until the agent exits)", runs, 30*time.Second, 2*time.Millisecond)
 	if err != nil {
 		return err
 	}
-	byID := map[string][]event{}
-	for _, e := range evs {
-		byID[e.EventID] = append(byID[e.EventID], e)
+	byID, err := byEvent(file)
+	if err != nil {
+		return err
 	}
 	for id, es := range byID {
 		if len(es) != 2 || es[0].Discovery.State != "pending" || es[1].Discovery.State != "complete" ||
@@ -539,7 +549,7 @@ func (l *lab) storm(n int) error {
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		go func() {
-			smp, err := runProc(proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence(fmt.Sprintf("compute-node-%d", 1000+i))})
+			smp, err := runProc(l.reboot(s, fmt.Sprintf("compute-node-%d", 1000+i)))
 			ch <- res{smp, err}
 		}()
 	}
@@ -605,6 +615,19 @@ type event struct {
 			} `json:"calls"`
 		} `json:"attempts"`
 	} `json:"discovery"`
+}
+
+// byEvent is file's records grouped by event id, each group in file order.
+func byEvent(file string) (map[string][]event, error) {
+	evs, err := readEvents(file)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string][]event{}
+	for _, e := range evs {
+		byID[e.EventID] = append(byID[e.EventID], e)
+	}
+	return byID, nil
 }
 
 func readEvents(file string) ([]event, error) {
@@ -698,7 +721,7 @@ func (l *lab) coldStorm(n int) error {
 		start := time.Now()
 		for range n {
 			go func() {
-				smp, err := runProc(proc{path: l.agent, env: fencedEnv(s.cfg), stdin: fence("compute-node-3")})
+				smp, err := runProc(l.reboot(s, "compute-node-3"))
 				ch <- res{smp, err}
 			}()
 		}

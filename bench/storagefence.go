@@ -51,10 +51,10 @@ type sfRow struct {
 	comment string
 }
 
-func newRow(name string, ds []time.Duration) sfRow {
+func newRow(name, comment string, ds []time.Duration) sfRow {
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	return sfRow{name: name, n: len(s), p50: percentile(s, 50), p99: percentile(s, 99), min: s[0], max: s[len(s)-1]}
+	return sfRow{name: name, n: len(s), p50: percentile(s, 50), p99: percentile(s, 99), min: s[0], max: s[len(s)-1], comment: comment}
 }
 
 // percentile is the nearest-rank percentile of sorted.
@@ -105,6 +105,22 @@ func (s *sfLab) fenceOnce(p proc) (start, exit time.Time, resp fakesos.Response,
 		os.Remove(filepath.Join(s.resp, e.Name()))
 	}
 	return start, exit, resp, nil
+}
+
+// fenceRuns runs p once untimed (the warm-up), then n times, handing each
+// run's times and response to each.
+func (s *sfLab) fenceRuns(name string, p proc, n int, each func(start, exit time.Time, resp fakesos.Response)) error {
+	if _, _, _, err := s.fenceOnce(p); err != nil {
+		return fmt.Errorf("%s: warm-up: %w", name, err)
+	}
+	for i := 0; i < n; i++ {
+		start, exit, resp, err := s.fenceOnce(p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		each(start, exit, resp)
+	}
+	return nil
 }
 
 // ours is the agent in storage-fence mode, fenced's way (stdin only).
@@ -167,16 +183,11 @@ func (l *lab) storageFence(runs, latencyRuns int, upstream string) error {
 			s.logDir = logDir
 		}
 		p := mk(s)
-		if _, _, _, err := s.fenceOnce(p); err != nil { // warm-up
-			return nil, fmt.Errorf("%s: warm-up: %w", name, err)
-		}
 		var ds []time.Duration
-		for i := 0; i < n; i++ {
-			_, exit, resp, err := s.fenceOnce(p)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
-			}
+		if err := s.fenceRuns(name, p, n, func(_, exit time.Time, resp fakesos.Response) {
 			ds = append(ds, exit.Sub(resp.At))
+		}); err != nil {
+			return nil, err
 		}
 		if p.path == l.agent {
 			if err := checkRecords(s.logDir, n+1); err != nil {
@@ -189,20 +200,13 @@ func (l *lab) storageFence(runs, latencyRuns int, upstream string) error {
 	if err != nil {
 		return err
 	}
-	row := newRow("baseline: response rename → exit of bench/sfwaiter", base)
-	row.comment = "rename, inotify, read, exit: nothing else"
-	r.baselineP50 = row.p50
-	r.rows = append(r.rows, row)
-	l.progress(row)
+	r.baselineP50 = l.addSF(newRow("baseline: response rename → exit of bench/sfwaiter", "rename, inotify, read, exit: nothing else", base))
 	ours, err := latency("latency-ours", latencyRuns, "", func(s *sfLab) proc { return l.oursSF(s, disc.cfg, false) })
 	if err != nil {
 		return err
 	}
-	row = newRow("response rename → agent exit: ours", ours)
-	row.comment = "log_dir on the bench's disk, as deployed: the record's fsyncs are in this time"
-	r.oursP50 = row.p50
-	r.rows = append(r.rows, row)
-	l.progress(row)
+	r.oursP50 = l.addSF(newRow("response rename → agent exit: ours",
+		"log_dir on the bench's disk, as deployed: the record's fsyncs are in this time", ours))
 	// The same with log_dir on tmpfs, where fsync costs nothing: what is
 	// left is the wake-up, reading the answer, writing the record and the
 	// process exit.
@@ -212,11 +216,7 @@ func (l *lab) storageFence(runs, latencyRuns int, upstream string) error {
 		if err != nil {
 			return err
 		}
-		row := newRow("response rename → agent exit: ours, log_dir on tmpfs", ds)
-		row.comment = "fsync free: wake-up, record and exit alone"
-		r.oursTmpfsP50 = row.p50
-		r.rows = append(r.rows, row)
-		l.progress(row)
+		r.oursTmpfsP50 = l.addSF(newRow("response rename → agent exit: ours, log_dir on tmpfs", "fsync free: wake-up, record and exit alone", ds))
 	} else {
 		r.notes = append(r.notes, "no /dev/shm: the tmpfs row is skipped")
 	}
@@ -225,10 +225,8 @@ func (l *lab) storageFence(runs, latencyRuns int, upstream string) error {
 		if err != nil {
 			return err
 		}
-		row := newRow("response rename → agent exit: upstream fence_recorder.py", up)
-		row.comment = "its 0.5 s poll: the answer comes 30 ms after the request, its second look 0.5 s after it"
-		r.rows = append(r.rows, row)
-		l.progress(row)
+		l.addSF(newRow("response rename → agent exit: upstream fence_recorder.py",
+			"its 0.5 s poll: the answer comes 30 ms after the request, its second look 0.5 s after it", up))
 	}
 
 	// Whole fence, responder answering after 100 ms.
@@ -238,23 +236,15 @@ func (l *lab) storageFence(runs, latencyRuns int, upstream string) error {
 			return sfRow{}, err
 		}
 		defer s.sos.Stop()
-		p := mk(s)
-		if _, _, _, err := s.fenceOnce(p); err != nil {
-			return sfRow{}, fmt.Errorf("%s: warm-up: %w", name, err)
-		}
 		var ds, published []time.Duration
-		for i := 0; i < runs; i++ {
-			start, exit, resp, err := s.fenceOnce(p)
-			if err != nil {
-				return sfRow{}, fmt.Errorf("%s: %w", name, err)
-			}
+		if err := s.fenceRuns(name, mk(s), runs, func(start, exit time.Time, resp fakesos.Response) {
 			ds = append(ds, exit.Sub(start))
 			published = append(published, resp.Request.SeenAt.Sub(start))
+		}); err != nil {
+			return sfRow{}, err
 		}
-		row := newRow(name, ds)
 		slices.Sort(published)
-		row.comment = fmt.Sprintf("request seen by the responder %.1f ms (median) after the start", msf(percentile(published, 50)))
-		return row, nil
+		return newRow(name, fmt.Sprintf("request seen by the responder %.1f ms (median) after the start", msf(percentile(published, 50))), ds), nil
 	}
 	for _, c := range []struct {
 		name string
@@ -272,11 +262,17 @@ func (l *lab) storageFence(runs, latencyRuns int, upstream string) error {
 		if err != nil {
 			return err
 		}
-		*c.into = row.p50
-		r.rows = append(r.rows, row)
-		l.progress(row)
+		*c.into = l.addSF(row)
 	}
 	return nil
+}
+
+// addSF adds row to the storage-fence section, prints its progress line
+// and returns its p50.
+func (l *lab) addSF(row sfRow) time.Duration {
+	l.sf.rows = append(l.sf.rows, row)
+	l.progress(row)
+	return row.p50
 }
 
 func (l *lab) progress(r sfRow) {

@@ -1,9 +1,7 @@
 package packaging
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -17,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/options"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record/recordtest"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/test/harness"
 )
 
 const (
@@ -24,10 +24,6 @@ const (
 	sysAgent  = "/usr/sbin/fence_gfs2_recorder"
 	sysLogDir = "/var/log/gfs2-fencing"
 	sysCache  = "/var/cache/fence_gfs2_recorder"
-	// systemLock is the lock test/e2e holds while it puts its own agent
-	// under /usr/sbin and runs the Pacemaker lab: taking it too means the
-	// two tests never install over each other.
-	systemLock = "/tmp/fgr-pacemaker-lab.lock"
 )
 
 // TestDebInstallRunRemovePurge installs the .deb on this machine, runs the
@@ -40,7 +36,9 @@ func TestDebInstallRunRemovePurge(t *testing.T) {
 		t.Skip("SKIP (needs root): the .deb round trip installs into /usr/sbin, /etc and /var; run `sudo go test ./packaging/ -run Deb`")
 	}
 	dpkg := tool(t, "dpkg")
-	lockSystem(t)
+	// test/e2e holds the lab lock while it puts its own agent under
+	// /usr/sbin: taking it too means the two never install over each other.
+	harness.Lock(t, harness.LabLock, "an e2e run")
 	if st := pkgStatus(t); st != "" {
 		t.Skipf("SKIP: %s is already known to dpkg (%q); not touching an installation this test did not make", pkgName, st)
 	}
@@ -102,7 +100,7 @@ func TestDebInstallRunRemovePurge(t *testing.T) {
 	stdin := "nodename=compute-node-4\naction=reboot\nport=compute-node-4\nsome_param=value\n"
 	_, stderr, code = runAgent(t, sysAgent, env, stdin)
 	require.Equal(t, 0, code, "reboot: %s", stderr)
-	rec := lastRecord(t, filepath.Join(sysLogDir, "fence-events-detailed.jsonl"))
+	rec := lastRecord(t, sysLogDir)
 	assert.Equal(t, "reboot", rec.Action)
 	assert.Equal(t, "compute-node-4", rec.TargetNode)
 	assert.NotEmpty(t, rec.GFS2Filesystems)
@@ -147,7 +145,7 @@ func TestDebInstallRunRemovePurge(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEmpty(t, entries, "rpm upgrade: preun 1 must not empty the freshly warmed cache")
 	require.NoError(t, os.Chmod(sysCache, 0o755))
-	require.FileExists(t, sysAgent, "removed behind dpkg's back: another test installing under /usr/sbin without %s?", systemLock)
+	require.FileExists(t, sysAgent, "removed behind dpkg's back: another test installing under /usr/sbin without %s?", harness.LabLock)
 	out = output(t, "sh", filepath.Join(repoRoot, "packaging/scripts/postinstall.sh"), "2")
 	assert.NotContains(t, out, "warning", out)
 	fi, err = os.Stat(sysCache)
@@ -214,27 +212,6 @@ func pkgStatus(t *testing.T) string {
 	return s
 }
 
-// lockSystem waits for (and holds until the test ends) the lock that the
-// e2e test holds while it owns /usr/sbin/fence_gfs2_recorder.
-func lockSystem(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile(systemLock, os.O_CREATE|os.O_RDWR, 0o600)
-	require.NoError(t, err)
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			f.Close()
-			t.Fatalf("lock %s: %v (an e2e run holds it)", systemLock, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Cleanup(func() { f.Close() })
-}
-
 // record is the part of a fence-events-detailed.jsonl line this test reads.
 type record struct {
 	Action          string   `json:"action"`
@@ -249,22 +226,10 @@ type record struct {
 	} `json:"discovery"`
 }
 
-func lastRecord(t *testing.T, path string) record {
+// lastRecord is the newest record in dir's detailed log.
+func lastRecord(t *testing.T, dir string) record {
 	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	var last []byte
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) > 0 {
-			last = append(last[:0], sc.Bytes()...)
-		}
-	}
-	require.NoError(t, sc.Err())
-	require.NotEmpty(t, last, "%s has no record", path)
-	var r record
-	require.NoError(t, json.Unmarshal(last, &r), "%s", last)
-	return r
+	recs := recordtest.Read[record](t, dir)
+	require.NotEmpty(t, recs, "%s has no record", dir)
+	return recs[len(recs)-1]
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record/recordtest"
 )
 
 // Faults in the log directory, tried as an attacker and as bad luck would:
@@ -275,6 +276,5 @@ func TestStdinLogDirInEtcIsRefused(t *testing.T) {
 
 func readEvents(t *testing.T, dir string) []record.Event {
 	t.Helper()
-	e := &env{t: t, logDir: dir}
-	return e.records()
+	return recordtest.Read[record.Event](t, dir)
 }

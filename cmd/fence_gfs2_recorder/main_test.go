@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record/recordtest"
 )
 
 // These tests run the built agent the way pacemaker-fenced does: no argv,
@@ -101,15 +101,7 @@ func (e *env) run(stdin string, args ...string) (code int, stdout, stderr string
 
 func (e *env) records() []record.Event {
 	e.t.Helper()
-	b, err := os.ReadFile(filepath.Join(e.logDir, record.DetailedFile))
-	require.NoError(e.t, err)
-	var out []record.Event
-	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-		var ev record.Event
-		require.NoError(e.t, json.Unmarshal([]byte(l), &ev), "torn record %q", l)
-		out = append(out, ev)
-	}
-	return out
+	return recordtest.Read[record.Event](e.t, e.logDir)
 }
 
 func TestMetadataValidatesAndHasNoSideEffects(t *testing.T) {

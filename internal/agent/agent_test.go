@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record/recordtest"
 )
 
 // fakeSource answers from a table and remembers which strategies and
@@ -114,21 +114,7 @@ func (h *harness) records() []record.Event {
 
 func readRecords(t *testing.T, dir string) []record.Event {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, record.DetailedFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	require.NoError(t, err)
-	var out []record.Event
-	if len(b) == 0 {
-		return nil
-	}
-	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-		var ev record.Event
-		require.NoError(t, json.Unmarshal([]byte(l), &ev), "record %q", l)
-		out = append(out, ev)
-	}
-	return out
+	return recordtest.Read[record.Event](t, dir)
 }
 
 func outcomes(rep discovery.Report) []discovery.Outcome {

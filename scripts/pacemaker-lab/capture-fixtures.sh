@@ -138,6 +138,27 @@ expect() {
     printf '%s\t%s\t%s\n' "$node" "$kind" "$*" >>"$WORK/$SCEN.expect"
 }
 
+# expect_idle NODE IDS...: NODE runs nothing, no dlm either, but the
+# configuration lets the gfs2 Filesystems IDS run there.
+expect_idle() {
+    local node=$1; shift
+    expect "$node" active
+    expect "$node" configured "$@"
+    expect "$node" dlm false
+}
+# expect_clones_everywhere IDS...: the gfs2 clones IDS run, with dlm, on
+# compute-node-3, compute-node-30 and the rabbit; compute-node-4, never
+# brought up, is idle.
+expect_clones_everywhere() {
+    local n
+    for n in compute-node-3 compute-node-30 $RABBIT; do
+        expect $n active "$@"
+        expect $n configured "$@"
+        expect $n dlm true
+    done
+    expect_idle compute-node-4 "$@"
+}
+
 # capture: render the finished scenario with the real tools.
 capture() {
     local dir="$OUT/$SCEN"
@@ -210,14 +231,7 @@ gfs2_clone gfs2-proj /dev/vg_proj/lv_proj /mnt/proj
 pcsf resource create xfs-scratch ocf:heartbeat:Filesystem device=/dev/vg_local/lv_scratch directory=/mnt/scratch fstype=xfs op monitor interval=20s
 pcsf constraint location xfs-scratch prefers compute-node-3
 up_all
-for n in compute-node-3 compute-node-30 $RABBIT; do
-    expect $n active gfs2-home gfs2-proj
-    expect $n configured gfs2-home gfs2-proj
-    expect $n dlm true
-done
-expect compute-node-4 active
-expect compute-node-4 configured gfs2-home gfs2-proj
-expect compute-node-4 dlm false
+expect_clones_everywhere gfs2-home gfs2-proj
 capture
 cp "$CIB" "$WORK/dlm-two-gfs2.final.xml"
 
@@ -226,14 +240,7 @@ cp "$WORK/dlm-two-gfs2.final.xml" "$CIB"
 : >"$BUILDLOG"
 echo "# scenario node-lost: the final CIB of dlm-two-gfs2, then:" >>"$BUILDLOG"
 inject -f compute-node-3
-for n in compute-node-3 compute-node-30 $RABBIT; do
-    expect $n active gfs2-home gfs2-proj
-    expect $n configured gfs2-home gfs2-proj
-    expect $n dlm true
-done
-expect compute-node-4 active
-expect compute-node-4 configured gfs2-home gfs2-proj
-expect compute-node-4 dlm false
+expect_clones_everywhere gfs2-home gfs2-proj
 capture
 
 scenario standby-none "compute-node-3 is online but in standby (node attribute standby=on), so it runs nothing; compute-node-30 runs dlm and gfs2-home"
@@ -251,9 +258,7 @@ for n in compute-node-30 $RABBIT; do
     expect $n configured gfs2-home
     expect $n dlm true
 done
-expect compute-node-4 active
-expect compute-node-4 configured gfs2-home
-expect compute-node-4 dlm false
+expect_idle compute-node-4 gfs2-home
 capture
 
 scenario disabled-clone "gfs2-home-clone runs everywhere; gfs2-old-clone is configured but disabled (meta target-role=Stopped) and runs nowhere"
@@ -261,14 +266,7 @@ dlm
 gfs2_clone gfs2-home /dev/vg_home/lv_home /mnt/home
 gfs2_clone gfs2-old /dev/vg_old/lv_old /mnt/old --disabled
 up_all
-for n in compute-node-3 compute-node-30 $RABBIT; do
-    expect $n active gfs2-home
-    expect $n configured gfs2-home
-    expect $n dlm true
-done
-expect compute-node-4 active
-expect compute-node-4 configured gfs2-home
-expect compute-node-4 dlm false
+expect_clones_everywhere gfs2-home
 capture
 
 scenario lvm-group "shared_vg1-clone is a clone of group shared_vg1 (LVM-activate sharedlv1 + gfs2 Filesystem sharedfs1), running everywhere; group solo_vg (LVM-activate sololv + gfs2 Filesystem solofs), not cloned, runs only on compute-node-30 (location prefers)"

@@ -19,6 +19,7 @@ import (
 	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/agent"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record/recordtest"
 )
 
 // deferredTarget's level 1 is recorder-deferred, realfence-deferred. NNF has
@@ -463,7 +464,7 @@ func assertSecondRecords(t *testing.T, pending, second []record.Event, wantFS []
 // readRecords reads fence-events-detailed.jsonl as the agent's own type.
 func readRecords(tb testing.TB, dir string) []record.Event {
 	tb.Helper()
-	return readJSONL[record.Event](tb, dir)
+	return recordtest.Read[record.Event](tb, dir)
 }
 
 // waitRecords waits (at most secondRecordWait) until dir has n records after

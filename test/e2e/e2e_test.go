@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -17,7 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
-	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record/recordtest"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/test/harness"
 )
 
 // Where a package install puts the agent and its built-in strategies; the
@@ -34,40 +34,10 @@ const (
 	monitorEvery = 5 * time.Second
 )
 
-var (
-	repoRoot string
-	buildDir string // bin/ of `make build BIN=...`
-	buildErr error
-)
+// build is the agent under test, made by TestMain.
+var build harness.Build
 
-// TestMain builds the agent and the built-in strategies with the project's
-// own `make build` into a temporary bin directory (only as root: otherwise
-// the tests skip and the build would be wasted).
-func TestMain(m *testing.M) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	repoRoot = root
-	code := func() int {
-		if os.Geteuid() == 0 {
-			dir, err := os.MkdirTemp("", "fgr-e2e-bin-")
-			if err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
-			defer os.RemoveAll(dir)
-			buildDir = dir
-			cmd := exec.Command("make", "-C", repoRoot, "BIN="+dir, "build")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("make build: %v\n%s", err, out)
-			}
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { harness.Main(m, &build, "") }
 
 // lab is one configured cluster; see the target constants for its levels.
 type lab struct {
@@ -80,12 +50,7 @@ type lab struct {
 
 func setupLab(tb testing.TB) *lab {
 	tb.Helper()
-	requireRoot(tb)
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	ensurePackages(tb)
-	lockLab(tb)
+	claimLab(tb)
 	start := time.Now()
 
 	l := &lab{tmp: tb.TempDir()}
@@ -94,16 +59,7 @@ func setupLab(tb testing.TB) *lab {
 	require.NoError(tb, err)
 	l.hostname = host
 
-	// Install like a package would.
-	if _, err := os.Stat(builtinDir); os.IsNotExist(err) {
-		tb.Cleanup(func() { os.Remove(builtinDir); os.Remove(filepath.Dir(builtinDir)) })
-	}
-	installFile(tb, filepath.Join(buildDir, "fence_gfs2_recorder"), agentPath, 0o755)
-	wasms, _ := filepath.Glob(filepath.Join(buildDir, "plugins", "*.wasm"))
-	require.NotEmpty(tb, wasms, "make build produced no strategies")
-	for _, w := range wasms {
-		installFile(tb, w, filepath.Join(builtinDir, filepath.Base(w)), 0o644)
-	}
+	installAgent(tb, true)
 
 	// The loopback API server holds the NNF example system; the real kubectl
 	// reaches it through the kubeconfig named in the recorder's config file.
@@ -126,7 +82,7 @@ strategies:
       request_timeout: 4s
 `, filepath.Join(l.tmp, "wasm-cache"), kubeconfig, filepath.Join(l.tmp, "kube-cache"))), 0o644))
 
-	startCluster(tb, repoRoot)
+	startCluster(tb, build.Root)
 
 	// The devices, exactly as docs/PACEMAKER.md tells a site to configure them.
 	must(tb, "pcs", "stonith", "create", "realfence", "fence_dummy",
@@ -157,6 +113,25 @@ strategies:
 	}
 	tb.Logf("lab ready in %v", time.Since(start).Round(100*time.Millisecond))
 	return l
+}
+
+// installAgent installs the built agent like a package would, and its
+// built-in strategies with strategies; the test's end puts back what was
+// there before.
+func installAgent(tb testing.TB, strategies bool) {
+	tb.Helper()
+	installFile(tb, filepath.Join(build.Bin, "fence_gfs2_recorder"), agentPath, 0o755)
+	if !strategies {
+		return
+	}
+	if _, err := os.Stat(builtinDir); os.IsNotExist(err) {
+		tb.Cleanup(func() { os.Remove(builtinDir); os.Remove(filepath.Dir(builtinDir)) })
+	}
+	wasms, _ := filepath.Glob(filepath.Join(build.Bin, "plugins", "*.wasm"))
+	require.NotEmpty(tb, wasms, "make build produced no strategies")
+	for _, w := range wasms {
+		installFile(tb, w, filepath.Join(builtinDir, filepath.Base(w)), 0o644)
+	}
 }
 
 // TestFencedEndToEnd drives the installed agent through pacemaker-fenced.
@@ -351,29 +326,7 @@ type event struct {
 	} `json:"discovery"`
 }
 
-func readEvents(tb testing.TB, dir string) []event { return readJSONL[event](tb, dir) }
-
-// readJSONL decodes every record of dir's detailed log as a T: the tests'
-// own view of a record (event) or the agent's (record.Event).
-func readJSONL[T any](tb testing.TB, dir string) []T {
-	tb.Helper()
-	f, err := os.Open(filepath.Join(dir, record.DetailedFile))
-	if os.IsNotExist(err) {
-		return nil
-	}
-	require.NoError(tb, err)
-	defer f.Close()
-	var evs []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var ev T
-		require.NoError(tb, json.Unmarshal(sc.Bytes(), &ev), "record line: %s", sc.Text())
-		evs = append(evs, ev)
-	}
-	require.NoError(tb, sc.Err())
-	return evs
-}
+func readEvents(tb testing.TB, dir string) []event { return recordtest.Read[event](tb, dir) }
 
 func forTarget(evs []event, node string) []event {
 	var out []event
@@ -405,7 +358,7 @@ func assertRecord(t *testing.T, ev event, l *lab, wantFS []string) {
 // expectedFilesystems reads the NNF example system's answer for node.
 func expectedFilesystems(tb testing.TB, node string) []string {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "nnf", "fixtures", "expected.json"))
+	b, err := os.ReadFile(filepath.Join(build.Root, "testdata", "nnf", "fixtures", "expected.json"))
 	require.NoError(tb, err)
 	var exp struct {
 		Computes map[string][]string `json:"computes"`

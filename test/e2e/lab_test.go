@@ -14,13 +14,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/test/harness"
 )
 
 // Paths shared with scripts/pacemaker-lab (capture-fixtures.sh uses the
-// same state dir and lock, so the two never run clusters at once).
+// same state dir, and harness.LabLock, so the two never run clusters at
+// once).
 const (
 	labStateDir = "/tmp/fgr-pacemaker-lab"
-	labLock     = "/tmp/fgr-pacemaker-lab.lock"
 	ownerFile   = labStateDir + "/owner"
 )
 
@@ -75,31 +77,18 @@ func ensurePackages(tb testing.TB) {
 	}
 }
 
-// lockLab serialises everything that runs the lab cluster on this machine
-// (another `go test ./...`, make fixtures). It waits up to 10 minutes.
-func lockLab(tb testing.TB) {
+// claimLab readies the machine for a test that runs the lab cluster: it
+// skips unless root, fails without a built agent, installs the pacemaker
+// stack when missing, and holds the lab lock (another `go test ./...`, make
+// fixtures) until the test ends.
+func claimLab(tb testing.TB) {
 	tb.Helper()
-	f, err := os.OpenFile(labLock, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		tb.Fatalf("lab lock: %v", err)
+	requireRoot(tb)
+	if build.Err != nil {
+		tb.Fatal(build.Err)
 	}
-	waitStart := time.Now()
-	deadline := waitStart.Add(10 * time.Minute)
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			f.Close()
-			tb.Fatalf("lab lock %s: %v (another e2e run or make fixtures holds it)", labLock, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	if w := time.Since(waitStart); w > time.Second {
-		tb.Logf("waited %v for the lab lock", w.Round(100*time.Millisecond))
-	}
-	tb.Cleanup(func() { f.Close() }) // closing releases the lock
+	ensurePackages(tb)
+	harness.Lock(tb, harness.LabLock, "another e2e run or make fixtures")
 }
 
 // pidAlive reports whether the pid in file is alive and runs comm.

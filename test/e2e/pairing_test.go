@@ -21,18 +21,13 @@ import (
 // instead of setupLab, and creates the recorder the way docs/PACEMAKER.md
 // recommends: --disabled, then the level, then enable.
 func TestPairingSafetyCheck(t *testing.T) {
-	requireRoot(t)
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	ensurePackages(t)
-	lockLab(t)
+	claimLab(t)
 	tmp := t.TempDir()
 	logDir := filepath.Join(tmp, "log")
 	cfg := filepath.Join(tmp, "config.yaml")
 	require.NoError(t, os.WriteFile(cfg, []byte("# e2e pairing: written by test/e2e\ndiscovery:\n  enabled: false\n"), 0o644))
-	installFile(t, filepath.Join(buildDir, "fence_gfs2_recorder"), agentPath, 0o755)
-	startCluster(t, repoRoot)
+	installAgent(t, false)
+	startCluster(t, build.Root)
 
 	const node = target
 	must(t, "pcs", "stonith", "create", "realfence", "fence_dummy", "pcmk_host_list="+node)

@@ -48,7 +48,7 @@ func TestPartitionUnderFenced(t *testing.T) {
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	require.NoError(t, fakekube.WriteKubeconfig(kubeconfig, "http://"+silentServer(t), "partitioned", nil))
 	// A private copy of the captured CIB: nothing may touch the fixture.
-	cib, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "pacemaker", "dlm-two-gfs2", "cib.xml"))
+	cib, err := os.ReadFile(filepath.Join(build.Root, "testdata", "pacemaker", "dlm-two-gfs2", "cib.xml"))
 	require.NoError(t, err)
 	cibCopy := filepath.Join(dir, "cib.xml")
 	require.NoError(t, os.WriteFile(cibCopy, cib, 0o644))

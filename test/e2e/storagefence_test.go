@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakesos"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record/recordtest"
 )
 
 // The storage-fence lab: the agent as a real fence device speaking nnf-sos's
@@ -112,12 +113,7 @@ func installSymlink(tb testing.TB, target, link string) {
 // their own answer.
 func TestStorageFenceUnderFenced(t *testing.T) {
 	start := time.Now()
-	requireRoot(t)
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	ensurePackages(t)
-	lockLab(t)
+	claimLab(t)
 	tmp := t.TempDir()
 	reqDir, respDir := filepath.Join(tmp, "requests"), filepath.Join(tmp, "responses")
 	logDir, guideLog := filepath.Join(tmp, "log"), filepath.Join(tmp, "log-guide")
@@ -127,18 +123,11 @@ func TestStorageFenceUnderFenced(t *testing.T) {
 	host, err := os.Hostname()
 	require.NoError(t, err)
 
-	installFile(t, filepath.Join(buildDir, "fence_gfs2_recorder"), agentPath, 0o755)
-	wasms, _ := filepath.Glob(filepath.Join(buildDir, "plugins", "*.wasm"))
-	if _, err := os.Stat(builtinDir); os.IsNotExist(err) {
-		t.Cleanup(func() { os.Remove(builtinDir); os.Remove(filepath.Dir(builtinDir)) })
-	}
-	for _, w := range wasms {
-		installFile(t, w, filepath.Join(builtinDir, filepath.Base(w)), 0o644)
-	}
+	installAgent(t, true)
 	installSymlink(t, filepath.Base(agentPath), sfLink)
 
 	sos := fakesos.StartT(t, fakesos.Config{RequestDir: reqDir, ResponseDir: respDir, Behaviour: sfBehaviour})
-	startCluster(t, repoRoot)
+	startCluster(t, build.Root)
 	configStart := time.Now()
 
 	// The storage-fence device, switched on by its parameter; fenced passes
@@ -203,12 +192,27 @@ func TestStorageFenceUnderFenced(t *testing.T) {
 	}
 	recordsFor := func(dir, target string) []sfRecord {
 		var out []sfRecord
-		for _, r := range readJSONL[sfRecord](t, dir) {
+		for _, r := range recordtest.Read[sfRecord](t, dir) {
 			if r.TargetNode == target && r.StorageFence != nil {
 				out = append(out, r)
 			}
 		}
 		return out
+	}
+	// attempts: the requests of fenced's attempts at target in logDir (one
+	// at least; fenced retries a device that fails fast) and their records,
+	// one each and each with status and outcome outcome.
+	attempts := func(t *testing.T, target, outcome string) ([]fakesos.Request, []sfRecord) {
+		t.Helper()
+		reqs := requestsFor(target)
+		require.NotEmpty(t, reqs, "level 1 ran first")
+		recs := recordsFor(logDir, target)
+		require.Len(t, recs, len(reqs), "a record for every attempt, answered or not")
+		for _, rec := range recs {
+			assert.Equal(t, outcome, rec.Status)
+			assert.Equal(t, outcome, rec.StorageFence.Outcome)
+		}
+		return reqs, recs
 	}
 	// readableStatuses: the STATUS= words of target's readable lines.
 	readableStatuses := func(dir, target string) []string {
@@ -275,16 +279,11 @@ func TestStorageFenceUnderFenced(t *testing.T) {
 		os.Remove(dummyStatus)
 		r := run(t, "", "stonith_admin", "--reboot", sfRefuse, "--timeout", "60")
 		require.Zero(t, r.code, "level 2 fenced it:\n%s", r)
-		reqs := requestsFor(sfRefuse)
-		require.NotEmpty(t, reqs, "level 1 ran first")
+		reqs, recs := attempts(t, sfRefuse, "refused")
 		for _, q := range reqs {
 			checkRequest(t, q, sfRefuse, "reboot")
 		}
-		recs := recordsFor(logDir, sfRefuse)
-		require.Len(t, recs, len(reqs), "one record per attempt (fenced retries a device that fails fast)")
 		for _, rec := range recs {
-			assert.Equal(t, "refused", rec.Status)
-			assert.Equal(t, "refused", rec.StorageFence.Outcome)
 			require.NotNil(t, rec.StorageFence.Success)
 			assert.False(t, *rec.StorageFence.Success)
 			assert.Contains(t, rec.StorageFence.Message, "Failed to fence node")
@@ -301,13 +300,8 @@ func TestStorageFenceUnderFenced(t *testing.T) {
 	t.Run("silence-exits-1-before-pacemakers-timeout", func(t *testing.T) {
 		r := run(t, "", "stonith_admin", "--reboot", sfSilent, "--timeout", "60")
 		require.NotZero(t, r.code, "nobody answered, so the fence failed:\n%s", r)
-		reqs := requestsFor(sfSilent)
-		require.NotEmpty(t, reqs)
-		recs := recordsFor(logDir, sfSilent)
-		require.Len(t, recs, len(reqs), "a record for every attempt, although no answer came")
+		reqs, recs := attempts(t, sfSilent, "timeout")
 		for _, rec := range recs {
-			assert.Equal(t, "timeout", rec.Status)
-			assert.Equal(t, "timeout", rec.StorageFence.Outcome)
 			assert.Nil(t, rec.StorageFence.Success)
 			// Its deadline counts from the agent's start; the wait begins
 			// once the request is published, later on a loaded machine.
@@ -375,7 +369,7 @@ func TestStorageFenceUnderFenced(t *testing.T) {
 			lastSeen.Sub(seen[0].SeenAt).Round(time.Millisecond), firstAnswer.Sub(lastSeen).Round(time.Millisecond))
 
 		recs := map[string]sfRecord{}
-		for _, rec := range readJSONL[sfRecord](t, guideLog) {
+		for _, rec := range recordtest.Read[sfRecord](t, guideLog) {
 			if rec.StorageFence != nil && rec.TargetNode != guidePort {
 				recs[rec.TargetNode] = rec
 			}

@@ -7,7 +7,6 @@ package faults
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,41 +19,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record/recordtest"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/test/harness"
 )
 
-var (
-	repoRoot string
-	binDir   string // bin/ of `make build BIN=...`, or $FGR_FAULTS_BIN
-	setupErr error
-)
+// build is the agent under test, made by TestMain, or the bin directory
+// named by $FGR_FAULTS_BIN.
+var build harness.Build
 
-func TestMain(m *testing.M) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	repoRoot = root
-	code := func() int {
-		if os.Geteuid() != 0 {
-			return m.Run() // every test skips, saying why
-		}
-		if binDir = os.Getenv("FGR_FAULTS_BIN"); binDir == "" {
-			dir, err := os.MkdirTemp("", "fgr-faults-bin-")
-			if err != nil {
-				setupErr = err
-				return m.Run()
-			}
-			defer os.RemoveAll(dir)
-			binDir = dir
-			if out, err := exec.Command("make", "-C", repoRoot, "BIN="+dir, "build").CombinedOutput(); err != nil {
-				setupErr = fmt.Errorf("make build: %v\n%s", err, out)
-			}
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { harness.Main(m, &build, os.Getenv("FGR_FAULTS_BIN")) }
 
 // rig is one agent installation: a config file, a log directory, a compile
 // cache, a kubectl that answers with compute-node-3's ClientMounts.
@@ -74,11 +48,11 @@ func newRig(t *testing.T) *rig {
 	if os.Geteuid() != 0 {
 		t.Skip("!!! faults tests need root (files owned by others, a tmpfs): SKIPPED !!!")
 	}
-	require.NoError(t, setupErr)
+	require.NoError(t, build.Err)
 	dir := t.TempDir()
 	r := &rig{t: t, dir: dir, logDir: filepath.Join(dir, "log"), cache: filepath.Join(dir, "cache"), order: "kubectl-nnf"}
 	r.kubectl = filepath.Join(dir, "kubectl")
-	r.script(r.kubectl, "cat "+filepath.Join(repoRoot, "testdata/nnf/fixtures/clientmounts/compute-node-3.json"))
+	r.script(r.kubectl, "cat "+filepath.Join(build.Root, "testdata/nnf/fixtures/clientmounts/compute-node-3.json"))
 	return r
 }
 
@@ -98,7 +72,7 @@ func (r *rig) script(path, body string) {
 func (r *rig) write() {
 	var b strings.Builder
 	fmt.Fprintf(&b, "log_dir: %s\ncache_dir: %s\nbuiltin_dir: %s\nplugin_dir: %s\nrecorder_node: rabbit-node-1\n",
-		r.logDir, r.cache, filepath.Join(binDir, "plugins"), filepath.Join(r.dir, "plugins.d"))
+		r.logDir, r.cache, filepath.Join(build.Bin, "plugins"), filepath.Join(r.dir, "plugins.d"))
 	// Inline: these faults are about the cache and the sandbox, each seen
 	// in the one record of a fence that waits for the whole chain (the
 	// fence wait has tests of its own, internal/agent and test/e2e).
@@ -121,11 +95,7 @@ func (r *rig) fence(target string, limit time.Duration, args ...string) result {
 	if r.cfg == "" {
 		r.write()
 	}
-	cmd := exec.Command(filepath.Join(binDir, "fence_gfs2_recorder"), args...)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "FENCE_GFS2_RECORDER_CONFIG=" + r.cfg}
-	if len(args) == 0 {
-		cmd.Stdin = strings.NewReader("action=reboot\nnodename=" + target + "\n")
-	}
+	cmd := r.command(target, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -141,6 +111,17 @@ func (r *rig) fence(target string, limit time.Duration, args ...string) result {
 		r.t.Fatalf("the agent did not exit within %s (killed); stderr: %s", limit, tail(errb.String()))
 	}
 	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+}
+
+// command is the agent with the rig's configuration, as pacemaker-fenced
+// runs it: with no args, a reboot of target on stdin.
+func (r *rig) command(target string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(build.Bin, "fence_gfs2_recorder"), args...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "FENCE_GFS2_RECORDER_CONFIG=" + r.cfg}
+	if len(args) == 0 {
+		cmd.Stdin = strings.NewReader("action=reboot\nnodename=" + target + "\n")
+	}
+	return cmd
 }
 
 func tail(s string) string {
@@ -165,21 +146,10 @@ type event struct {
 	} `json:"discovery"`
 }
 
-func (r *rig) records() []event {
-	r.t.Helper()
-	b, err := os.ReadFile(filepath.Join(r.logDir, "fence-events-detailed.jsonl"))
-	require.NoError(r.t, err)
-	var evs []event
-	for _, ln := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var e event
-		require.NoError(r.t, json.Unmarshal([]byte(ln), &e), ln)
-		evs = append(evs, e)
-	}
-	return evs
-}
-
+// last is the newest record.
 func (r *rig) last() event {
-	evs := r.records()
+	r.t.Helper()
+	evs := recordtest.Read[event](r.t, r.logDir)
 	require.NotEmpty(r.t, evs)
 	return evs[len(evs)-1]
 }
@@ -263,7 +233,7 @@ func TestPlantedHeadStartFileRunsNothing(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(hs, "kubectl-nnf.json"), []byte(plan+"\n"), 0o644))
 	require.NoError(t, os.Chmod(hs, 0o777)) // as an unprivileged user could have written it
 	r.script(r.kubectl, `case "$*" in *attacker*) touch `+marker+`;; esac
-cat `+filepath.Join(repoRoot, "testdata/nnf/fixtures/clientmounts/compute-node-3.json"))
+cat `+filepath.Join(build.Root, "testdata/nnf/fixtures/clientmounts/compute-node-3.json"))
 
 	res := r.fence("compute-node-3", 2*time.Minute)
 
@@ -279,7 +249,7 @@ func TestSetsidGrandchildDoesNotOutliveTheFence(t *testing.T) {
 	r.warm()
 	pidFile := filepath.Join(r.dir, "grandchild.pid")
 	r.script(r.kubectl, `setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! > `+pidFile+`
-cat `+filepath.Join(repoRoot, "testdata/nnf/fixtures/clientmounts/compute-node-3.json"))
+cat `+filepath.Join(build.Root, "testdata/nnf/fixtures/clientmounts/compute-node-3.json"))
 
 	res := r.fence("compute-node-3", 2*time.Minute)
 
@@ -304,7 +274,7 @@ func (r *rig) wat(name string) string {
 	dir := filepath.Join(r.dir, "plugins.d")
 	require.NoError(r.t, os.MkdirAll(dir, 0o755))
 	out := filepath.Join(dir, name+".wasm")
-	b, err := exec.Command("wat2wasm", filepath.Join(repoRoot, "host/testdata/wat", name+".wat"), "-o", out).CombinedOutput()
+	b, err := exec.Command("wat2wasm", filepath.Join(build.Root, "host/testdata/wat", name+".wat"), "-o", out).CombinedOutput()
 	require.NoError(r.t, err, string(b))
 	require.NoError(r.t, os.Chmod(out, 0o644))
 	return out
@@ -319,17 +289,26 @@ func (r *rig) hostile(name, file string) {
 	r.write()
 }
 
+// fenceAfterHostile fences compute-node-3 with the strategy of hostile
+// first: the agent exits 0 and kubectl-nnf, after it, finds the
+// filesystems. It returns the fence and the hostile strategy's attempt.
+func (r *rig) fenceAfterHostile() (result, attempt) {
+	r.t.Helper()
+	res := r.fence("compute-node-3", time.Minute)
+	assert.Equal(r.t, 0, res.code)
+	ev := r.last()
+	require.NotEmpty(r.t, ev.Discovery.Attempts)
+	assert.Equal(r.t, found, ev.GFS2Filesystems, "kubectl-nnf answered after the hostile strategy")
+	return res, ev.Discovery.Attempts[0]
+}
+
 func TestSleepingGuestIsStoppedAndTheFenceRecorded(t *testing.T) {
 	r := newRig(t)
 	r.hostile("sleeper", r.wat("sleep"))
 
-	res := r.fence("compute-node-3", time.Minute)
+	res, first := r.fenceAfterHostile()
 
-	assert.Equal(t, 0, res.code)
-	ev := r.last()
-	require.NotEmpty(t, ev.Discovery.Attempts)
-	assert.Equal(t, "timeout", ev.Discovery.Attempts[0].Outcome)
-	assert.Equal(t, found, ev.GFS2Filesystems, "kubectl-nnf answered after the sleeper was stopped")
+	assert.Equal(t, "timeout", first.Outcome)
 	t.Logf("fence took %s with a guest asleep for an hour (1 s timeout)", res.took)
 }
 
@@ -341,14 +320,10 @@ func TestFIFOAsPluginFileIsRefusedAtOnce(t *testing.T) {
 	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
 	r.hostile("fifo", fifo)
 
-	res := r.fence("compute-node-3", time.Minute)
+	_, first := r.fenceAfterHostile()
 
-	assert.Equal(t, 0, res.code)
-	ev := r.last()
-	require.NotEmpty(t, ev.Discovery.Attempts)
-	assert.Equal(t, "load-error", ev.Discovery.Attempts[0].Outcome)
-	assert.Contains(t, ev.Discovery.Attempts[0].Error, "not a regular file (a FIFO)")
-	assert.Equal(t, found, ev.GFS2Filesystems)
+	assert.Equal(t, "load-error", first.Outcome)
+	assert.Contains(t, first.Error, "not a regular file (a FIFO)")
 
 	verify := r.fence("", time.Minute, "plugins", "verify", fifo)
 	assert.Equal(t, 1, verify.code)
@@ -406,14 +381,10 @@ func TestExpensiveCompileIsBoundedByTheStrategyTimeout(t *testing.T) {
 	r.extra = "strategies:\n  heavy:\n    file: " + wasm + "\n    timeout: 100ms\n"
 	r.write()
 
-	res := r.fence("compute-node-3", time.Minute)
+	res, first := r.fenceAfterHostile()
 
-	assert.Equal(t, 0, res.code)
-	ev := r.last()
-	require.NotEmpty(t, ev.Discovery.Attempts)
-	assert.Equal(t, "load-error", ev.Discovery.Attempts[0].Outcome)
-	assert.Contains(t, ev.Discovery.Attempts[0].Error, "compiling took longer than the strategy timeout")
-	assert.Equal(t, found, ev.GFS2Filesystems)
+	assert.Equal(t, "load-error", first.Outcome)
+	assert.Contains(t, first.Error, "compiling took longer than the strategy timeout")
 	t.Logf("fence with a cold %d-byte expensive module took %s (100 ms timeout)", fileSize(wasm), res.took)
 }
 
@@ -434,9 +405,7 @@ func TestSIGKILLedAgentLeavesNoCommandBehind(t *testing.T) {
 	pidFile := filepath.Join(r.dir, "command.pid")
 	r.script(r.kubectl, `echo $$ > `+pidFile+`.tmp && mv `+pidFile+`.tmp `+pidFile+`
 exec sleep 300`)
-	cmd := exec.Command(filepath.Join(binDir, "fence_gfs2_recorder"))
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "FENCE_GFS2_RECORDER_CONFIG=" + r.cfg}
-	cmd.Stdin = strings.NewReader("action=reboot\nnodename=compute-node-3\n")
+	cmd := r.command("compute-node-3")
 	require.NoError(t, cmd.Start())
 	var pid int
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
