@@ -230,12 +230,19 @@ func must(tb testing.TB, name string, args ...string) result {
 	return r
 }
 
+// spyMark starts the shell wrappers the stdin and process spies put in the
+// agent's place.
+const spyMark = "#!/bin/bash\n# e2e "
+
 // installFile puts src at dst with mode and restores whatever was there
 // before (or removes dst) when the test ends.
 func installFile(tb testing.TB, src, dst string, mode os.FileMode) {
 	tb.Helper()
 	backup := ""
-	if old, err := os.ReadFile(dst); err == nil {
+	// A spy that a killed run left in place (spyMark) is not worth keeping:
+	// restoring it would hand every later run, and the .deb test, a broken
+	// agent.
+	if old, err := os.ReadFile(dst); err == nil && !bytes.HasPrefix(old, []byte(spyMark)) {
 		st, _ := os.Stat(dst)
 		backup = filepath.Join(tb.TempDir(), filepath.Base(dst)+".orig")
 		if err := os.WriteFile(backup, old, st.Mode().Perm()); err != nil {
