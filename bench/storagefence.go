@@ -211,7 +211,18 @@ func (l *lab) storageFence(runs, latencyRuns int, upstream string) error {
 	// left is the wake-up, reading the answer, writing the record and the
 	// process exit.
 	if shm, err := os.MkdirTemp("/dev/shm", "fgr-bench-sf-"); err == nil {
-		ds, err := latency("latency-ours-tmpfs", latencyRuns, shm, func(s *sfLab) proc { return l.oursSF(s, disc.cfg, false) })
+		// A log_dir under /dev from stdin is refused unless the
+		// configuration file allows it.
+		cfg := disc.cfg + ".tmpfs.yaml"
+		b, err := os.ReadFile(disc.cfg)
+		if err == nil {
+			err = os.WriteFile(cfg, append(b, "allowed_stdin_paths: ["+shm+"]\n"...), 0o600)
+		}
+		if err != nil {
+			os.RemoveAll(shm)
+			return err
+		}
+		ds, err := latency("latency-ours-tmpfs", latencyRuns, shm, func(s *sfLab) proc { return l.oursSF(s, cfg, false) })
 		os.RemoveAll(shm)
 		if err != nil {
 			return err
