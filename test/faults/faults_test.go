@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/record/recordtest"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/tmpfstest"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/test/harness"
 )
 
@@ -206,11 +207,7 @@ func TestCorruptCacheEntryIsRecoveredByTheNextFence(t *testing.T) {
 
 func TestFullDiskUnderTheCacheStillFindsAndSaysSo(t *testing.T) {
 	r := newRig(t)
-	require.NoError(t, os.Mkdir(r.cache, 0o700))
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", r.cache).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", r.cache).Run() })
+	r.cache = tmpfstest.Mount(t, "16k", "0700")
 	r.extra = "strategies:\n  kubectl-nnf:\n    timeout: 60s\n"
 
 	res := r.fence("compute-node-3", 2*time.Minute)
