@@ -73,15 +73,6 @@ func openLineFile(dir string) (*lineFile, error) {
 	}
 }
 
-// StderrOnly is the logger for runs that must not touch the log directory.
-func StderrOnly(verbose bool, stderr io.Writer) *OpLog {
-	level := slog.LevelInfo
-	if verbose {
-		level = slog.LevelDebug
-	}
-	return &OpLog{Logger: slog.New(stderrHandler(stderr, level))}
-}
-
 // Close writes what is queued (waiting at most OpenDeadline) and closes
 // the log file.
 func (l *OpLog) Close() error {
