@@ -121,7 +121,7 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 	if len(b.buf) == 0 && b.err == nil {
 		wait, what := b.idle, fmt.Sprintf("%s without data", b.idle)
 		if left := b.total - time.Since(b.start); left < wait {
-			wait, what = max(left, 0), fmt.Sprintf("%s", b.total)
+			wait, what = max(left, 0), b.total.String()
 		}
 		t := time.NewTimer(wait)
 		select {
