@@ -2,7 +2,6 @@ package pcmk
 
 import (
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/sdk/plugin"
@@ -20,9 +19,7 @@ type Command struct {
 func Names(cmds []Command) []string {
 	var names []string
 	for _, c := range cmds {
-		if !slices.Contains(names, c.Name) {
-			names = append(names, c.Name)
-		}
+		names = AppendOnce(names, c.Name)
 	}
 	return names
 }
