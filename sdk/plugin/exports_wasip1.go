@@ -31,14 +31,23 @@ func fgrAlloc(size uint32) uint32 {
 	return uint32(uintptr(unsafe.Pointer(&requestBuf[0])))
 }
 
-//go:wasmexport fgr_discover
-func fgrDiscover(reqPtr, reqLen uint32) uint64 {
-	req := requestBuf
+// takeRequest hands over the request fgr_alloc's buffer holds, once; ok is
+// false when reqPtr and reqLen are not that buffer.
+func takeRequest(reqPtr, reqLen uint32) (req []byte, ok bool) {
+	req = requestBuf
 	requestBuf = nil
 	if len(req) == 0 || uint32(uintptr(unsafe.Pointer(&req[0]))) != reqPtr || int(reqLen) > len(req) {
-		responseBuf = encodeResponse(Result{}, &execError{msg: "plugin: fgr_discover called with a buffer fgr_alloc did not return"})
+		return nil, false
+	}
+	return req[:reqLen], true
+}
+
+//go:wasmexport fgr_discover
+func fgrDiscover(reqPtr, reqLen uint32) uint64 {
+	if req, ok := takeRequest(reqPtr, reqLen); ok {
+		responseBuf = serve(req, newHostContext())
 	} else {
-		responseBuf = serve(req[:reqLen], newHostContext())
+		responseBuf = encodeResponse(Result{}, &execError{msg: "plugin: fgr_discover called with a buffer fgr_alloc did not return"})
 	}
 	return pack(responseBuf)
 }

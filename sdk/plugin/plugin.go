@@ -245,14 +245,20 @@ func lookup(name string) (DiscoverFunc, error) {
 			return r.fn, nil
 		}
 	}
-	msg := "plugin: this module serves "
-	for i, r := range registry {
+	return nil, notServed("", Strategies(), name)
+}
+
+// notServed is the error of a module that serves several names, none of
+// them name; kind is "" for strategies or "reporters ".
+func notServed(kind string, names []string, name string) error {
+	msg := "plugin: this module serves " + kind
+	for i, n := range names {
 		if i > 0 {
 			msg += ", "
 		}
-		msg += r.name
+		msg += n
 	}
-	return nil, errors.New(msg + "; not " + quote(name))
+	return errors.New(msg + "; not " + quote(name))
 }
 
 func quote(s string) string { return "\"" + s + "\"" }

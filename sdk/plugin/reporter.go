@@ -96,14 +96,7 @@ func lookupReporter(name string) (ReportFunc, error) {
 	if fn := RegisteredReporter(name); fn != nil {
 		return fn, nil
 	}
-	msg := "plugin: this module serves reporters "
-	for i, r := range reporters {
-		if i > 0 {
-			msg += ", "
-		}
-		msg += r.name
-	}
-	return nil, errors.New(msg + "; not " + quote(name))
+	return nil, notServed("reporters ", Reporters(), name)
 }
 
 // InputExecer is a Context that can give a command standard input. The
