@@ -88,20 +88,8 @@ const lineLockWait = time.Second
 // without the lock (held by a stuck process, or no flock here) it is
 // written as one O_APPEND write and, if cut short, ended with a newline.
 func appendLine(f *os.File, b []byte) error {
-	locked := false
-	deadline := time.Now().Add(lineLockWait)
-	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			locked = true
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(delay)
-	}
-	if locked {
+	// Unlike a record, a line is written even when the lock is not had.
+	if locked, _ := lock(f, lineLockWait); locked {
 		defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		return appendWhole(f, b, true)
 	}
