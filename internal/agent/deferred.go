@@ -65,7 +65,7 @@ type deferredJob struct {
 func (a *Agent) recordDeferred(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) {
 	ev.SetDiscovery(discovery.Report{Enabled: true, State: StatePending, Attempts: []discovery.Attempt{},
 		Filesystems: []string{DiscoveryPending}})
-	written := a.write(ctx, cfg, logger, ev)
+	written := a.write(cfg, logger, ev)
 	a.afterRecord(ctx, cfg, logger, ev, recordPending, written, nil) // the detached process delivers
 	if err := a.detach(cfg, ev); err != nil {
 		logger.Error("could not start deferred discovery; discovering inline", "error", err)
@@ -159,7 +159,7 @@ func (a *Agent) complete(ctx context.Context, cfg *config.Config, logger *slog.L
 		}
 	}
 	ev.SetDiscovery(rep)
-	written := a.write(ctx, cfg, logger, ev)
+	written := a.write(cfg, logger, ev)
 	a.afterRecord(ctx, cfg, logger, ev, recordCompletion, written, nil)
 }
 

@@ -44,7 +44,7 @@ func (a *Agent) fence(ctx context.Context, run runConfig, p *options.Parsed, act
 		// Inline: nothing to run, or the fence waits for the whole chain.
 		d := a.deliveryAhead(cfg, logger)
 		ev.SetDiscovery(a.discover(ctx, cfg, logger, target, nil))
-		written := a.write(ctx, cfg, logger, ev)
+		written := a.write(cfg, logger, ev)
 		a.afterRecord(ctx, cfg, logger, ev, recordFence, written, d)
 	case wait == 0:
 		a.recordDeferred(ctx, cfg, logger, ev)
@@ -80,7 +80,7 @@ func (a *Agent) recordWithin(ctx context.Context, cfg *config.Config, logger *sl
 func (a *Agent) recordAndFinish(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event, bg *backgroundChain, rep discovery.Report, done bool, d *delivery) {
 	logAttempts(ctx, logger, rep)
 	ev.SetDiscovery(rep)
-	written := a.write(ctx, cfg, logger, ev)
+	written := a.write(cfg, logger, ev)
 	if done {
 		a.afterRecord(ctx, cfg, logger, ev, recordFence, written, d)
 		return
@@ -101,11 +101,11 @@ func (a *Agent) recordAndFinish(ctx context.Context, cfg *config.Config, logger 
 }
 
 // write appends ev durably and says whether it reached the log directory
-// (false: it went to stderr and syslog). The record must land even if
-// Pacemaker is already cancelling us.
-func (a *Agent) write(ctx context.Context, cfg *config.Config, logger *slog.Logger, ev *record.Event) bool {
+// (false: it went to stderr and syslog). It takes no context: the record
+// must land even if Pacemaker is already cancelling us.
+func (a *Agent) write(cfg *config.Config, logger *slog.Logger, ev *record.Event) bool {
 	w := &record.Writer{Dir: cfg.LogDir, Stderr: a.Stderr, Syslog: a.Syslog}
-	if err := w.Write(context.WithoutCancel(ctx), ev); err != nil {
+	if err := w.Write(ev); err != nil {
 		logger.Error("fence record not written to the log directory", "error", err)
 		return false
 	}

@@ -147,7 +147,7 @@ func (a *Agent) storageFence(ctx context.Context, run runConfig, p *options.Pars
 		if d == nil {
 			d = a.deliveryAhead(cfg, logger)
 		}
-		a.afterRecord(ctx, cfg, logger, ev, recordFence, a.write(ctx, cfg, logger, ev), d)
+		a.afterRecord(ctx, cfg, logger, ev, recordFence, a.write(cfg, logger, ev), d)
 	} else {
 		// The answer decides the fence; discovery gets what is left of
 		// its fence wait, counted from the request, and no more. What it
@@ -208,7 +208,7 @@ func (a *Agent) storageOn(ctx context.Context, run runConfig, p *options.Parsed)
 	ev.Details = "Storage fence on: nothing done; storage comes back only when the fence markers are removed (unfence)"
 	ev.Discovery = discovery.Disabled()
 	ev.GFS2Filesystems = ev.Discovery.Filesystems
-	a.write(ctx, &run.cfg, logger.With("event_id", ev.EventID, "target", ev.TargetNode), ev)
+	a.write(&run.cfg, logger.With("event_id", ev.EventID, "target", ev.TargetNode), ev)
 	return ExitOK
 }
 

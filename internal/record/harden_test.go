@@ -2,7 +2,6 @@ package record
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -29,7 +28,7 @@ func TestWriteGivesUpAtTheDeadline(t *testing.T) {
 		Syslog: func(string) error { return nil }}
 	ev := sampleEvent("compute-node-3", "off")
 	start := time.Now()
-	err = w.Write(context.Background(), ev)
+	err = w.Write(ev)
 	assert.Less(t, time.Since(start), LockWait, "the deadline, not the lock wait, ended it")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "took longer than 200ms")
@@ -54,7 +53,7 @@ func TestFallbackSaysWhereTheRecordWent(t *testing.T) {
 	} {
 		var stderr bytes.Buffer
 		w := &Writer{Dir: "", Stderr: &stderr, Syslog: func(string) error { return tc.syslog }}
-		err := w.Write(context.Background(), sampleEvent("compute-node-3", "off"))
+		err := w.Write(sampleEvent("compute-node-3", "off"))
 		var fe *FallbackError
 		require.ErrorAs(t, err, &fe)
 		assert.Contains(t, err.Error(), tc.want)

@@ -2,7 +2,6 @@ package record
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -44,7 +43,7 @@ func helperWrite(dir string) int {
 		// A big attempt detail makes each record ~40 KB, far beyond PIPE_BUF
 		// and a page: a torn or interleaved write would show.
 		ev.Discovery.Attempts[0].Details = map[string]any{"blob": strings.Repeat(strconv.Itoa(os.Getpid()%10), 40<<10)}
-		if err := w.Write(context.Background(), ev); err != nil {
+		if err := w.Write(ev); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -81,7 +80,7 @@ func TestWriteCreatesFilesWithModesAndReferenceFields(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new", "gfs2-fencing")
 	w := &Writer{Dir: dir}
 	ev := sampleEvent("compute-node-3", "reboot")
-	require.NoError(t, w.Write(context.Background(), ev))
+	require.NoError(t, w.Write(ev))
 
 	fi, err := os.Stat(dir)
 	require.NoError(t, err)
@@ -121,7 +120,7 @@ func TestJQQueriesFromTheReference(t *testing.T) {
 	dir := t.TempDir()
 	w := &Writer{Dir: dir}
 	for _, e := range []struct{ target, action string }{{"compute-node-3", "reboot"}, {"compute-node-4", "off"}, {"compute-node-3", "off"}, {"compute-node-3", "on"}} {
-		require.NoError(t, w.Write(context.Background(), sampleEvent(e.target, e.action)))
+		require.NoError(t, w.Write(sampleEvent(e.target, e.action)))
 	}
 	file := filepath.Join(dir, DetailedFile)
 	out, err := exec.Command(jq, "-r", `select(.target_node == "compute-node-3") | .gfs2_filesystems[]`, file).Output()
@@ -194,7 +193,7 @@ func TestJSONKeepsHostileTargetsValid(t *testing.T) {
 	w := &Writer{Dir: dir}
 	ev := sampleEvent("bad\xffnode\n{\"action\":\"on\"}", "reboot")
 	ev.TargetNodeEscaped = EscapeToken(ev.TargetNode)
-	require.NoError(t, w.Write(context.Background(), ev))
+	require.NoError(t, w.Write(ev))
 	lines := readLines(t, filepath.Join(dir, DetailedFile))
 	require.Len(t, lines, 1, "a newline in the target must not split the JSON record")
 	var got Event
@@ -260,7 +259,7 @@ func TestUnwritableDirFallsBackToStderrAndSyslog(t *testing.T) {
 			var logged []string
 			w := &Writer{Dir: dir, Stderr: &stderr, Syslog: func(m string) error { logged = append(logged, m); return nil }}
 			ev := sampleEvent("compute-node-3", "off")
-			err := w.Write(context.Background(), ev)
+			err := w.Write(ev)
 			require.Error(t, err)
 			assert.Contains(t, stderr.String(), `"target_node":"compute-node-3"`)
 			assert.Contains(t, stderr.String(), ev.EventID)
@@ -283,7 +282,7 @@ func TestDiskFull(t *testing.T) {
 	for i := 0; i < 200 && failed == nil; i++ {
 		ev := sampleEvent("compute-node-3", "off")
 		ev.Discovery.Attempts[0].Details = map[string]any{"blob": strings.Repeat("x", 3000)}
-		if err := w.Write(context.Background(), ev); err != nil {
+		if err := w.Write(ev); err != nil {
 			assert.ErrorIs(t, err, syscall.ENOSPC)
 			failed = ev
 		}
@@ -362,13 +361,13 @@ func TestDeferredSecondRecordReusesTheWriter(t *testing.T) {
 	w := &Writer{Dir: dir}
 	ev := sampleEvent("compute-node-3", "reboot")
 	ev.Discovery.State = "pending"
-	require.NoError(t, w.Write(context.Background(), ev))
+	require.NoError(t, w.Write(ev))
 	// A later process reads the first record back and completes it.
 	lines := readLines(t, filepath.Join(dir, DetailedFile))
 	var again Event
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &again))
 	again.Discovery.State = "complete"
-	require.NoError(t, w.Write(context.Background(), &again))
+	require.NoError(t, w.Write(&again))
 	lines = readLines(t, filepath.Join(dir, DetailedFile))
 	require.Len(t, lines, 2)
 	assert.Contains(t, lines[1], `"event_id":"`+ev.EventID+`"`)

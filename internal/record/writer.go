@@ -1,7 +1,6 @@
 package record
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,7 +51,7 @@ type Writer struct {
 // saying why and where the record went (the caller logs it and still
 // reports success for the fence action: the event is recorded, just not
 // where it should be).
-func (w *Writer) Write(ctx context.Context, ev *Event) error {
+func (w *Writer) Write(ev *Event) error {
 	js, err := json.Marshal(ev)
 	if err != nil {
 		// Only an unsupported value in Discovery.Details could do this.
