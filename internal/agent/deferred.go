@@ -169,13 +169,7 @@ func (a *Agent) complete(ctx context.Context, cfg *config.Config, logger *slog.L
 // stderr on /dev/null, and job on a pipe as stdin. It does not wait: the
 // child is reparented to init when the agent exits.
 func DetachSelf(job []byte, environ []string) error {
-	return detachSelfAs(DeferredSubcommand, job, environ)
-}
-
-// detachSelfAs is DetachSelf for any hidden subcommand (the delivery
-// process too).
-func detachSelfAs(sub string, job []byte, environ []string) error {
-	w, err := spawnSelf(sub, environ)
+	w, err := spawnSelf(DeferredSubcommand, environ)
 	if err != nil {
 		return err
 	}

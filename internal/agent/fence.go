@@ -92,7 +92,7 @@ func (a *Agent) recordAndFinish(ctx context.Context, cfg *config.Config, logger 
 		// Without a detached process the completion is written here: the
 		// fence waits, but the audit trail gets both records.
 		logger.Error("could not start the completion process; finishing discovery inline", "error", err)
-		a.complete(ctx, cfg, logger, ev, bg.wait(ctx))
+		a.complete(ctx, cfg, logger, ev, bg.wait())
 		a.deliverLater(cfg, logger)
 		return
 	}
@@ -180,13 +180,11 @@ func (bg *backgroundChain) final() discovery.Report {
 }
 
 // wait waits for the chain's final report.
-func (bg *backgroundChain) wait(ctx context.Context) discovery.Report {
+func (bg *backgroundChain) wait() discovery.Report {
 	if bg.s.chain == nil {
 		bg.s = <-bg.start
 	}
-	rep := bg.s.chain.Report()
-	bg.s.closeSrc(ctx)
-	return rep
+	return bg.final()
 }
 
 // stop stops what still runs so its commands are killed before exit; it

@@ -170,9 +170,8 @@ func storageDetails(action string, r *storagefence.Record) string {
 			return fmt.Sprintf("Storage fence %s refused before any request: %s", action, r.Error)
 		}
 		return fmt.Sprintf("Storage fence %s failed, nnf-sos refused: %s", action, firstNonEmpty(r.Message, r.Error))
-	case storagefence.OutcomeTimeout:
-		return fmt.Sprintf("Storage fence %s failed: %s", action, r.Error)
 	}
+	// timeout, error
 	return fmt.Sprintf("Storage fence %s failed: %s", action, r.Error)
 }
 
