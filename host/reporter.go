@@ -89,7 +89,7 @@ func (r *Reporters) Report(ctx context.Context, name string, record []byte) erro
 	}
 	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	grants := execcap.NewGrantsFor(r.cfg, name, "reporting.reporters."+name+".allow", settings.Allow)
+	grants := execcap.NewGrantsFor(r.cfg, "reporting.reporters."+name+".allow", settings.Allow)
 	callCtx = withCallState(callCtx, &callState{strategy: "reporter " + name, grants: grants, logger: r.logger})
 	m.stdout.Reset()
 	m.stderr.Reset()

@@ -56,7 +56,6 @@ type Command struct {
 
 // Grants are the commands one strategy may run, by logical name.
 type Grants struct {
-	strategy string
 	allowKey string // the configuration key of the allow-list
 	allowed  map[string]Command
 	problems map[string]string // allowed names that cannot run, and why
@@ -67,18 +66,15 @@ type Grants struct {
 // path, stays denied with a reason; it is not an error for the whole
 // strategy, which may never need that command.
 func NewGrants(cfg *config.Config, strategy string) Grants {
-	st, ok := cfg.Strategies[strategy]
-	if !ok {
-		return Grants{strategy: strategy, allowed: map[string]Command{}, problems: map[string]string{}}
-	}
-	return NewGrantsFor(cfg, strategy, "strategies."+strategy+".allow", st.Allow)
+	// A strategy missing from the configuration allows nothing.
+	return NewGrantsFor(cfg, "strategies."+strategy+".allow", cfg.Strategies[strategy].Allow)
 }
 
 // NewGrantsFor resolves any sandbox's allow-list (a reporter's:
 // reporting.reporters.<name>.allow) against the configured commands; key
 // names the list in denial messages.
-func NewGrantsFor(cfg *config.Config, owner, key string, allow []string) Grants {
-	g := Grants{strategy: owner, allowKey: key, allowed: map[string]Command{}, problems: map[string]string{}}
+func NewGrantsFor(cfg *config.Config, key string, allow []string) Grants {
+	g := Grants{allowKey: key, allowed: map[string]Command{}, problems: map[string]string{}}
 	for _, name := range allow {
 		c, err := FromConfig(cfg, name)
 		if err != nil {

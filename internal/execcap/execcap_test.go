@@ -66,6 +66,7 @@ func TestAllowListPairs(t *testing.T) {
 		cfg := config.Config{Commands: cmds}
 		_, err := NewGrants(&cfg, "other").Lookup("echo")
 		require.ErrorIs(t, err, ErrDenied)
+		assert.Contains(t, err.Error(), `"echo" is not in strategies.other.allow`)
 	})
 	assert.Equal(t, []string{"echo"}, g.Names())
 }

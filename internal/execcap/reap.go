@@ -78,11 +78,10 @@ func KillAll() {
 // package).
 // Killing an orphan reparents its own children to the agent in turn, so it
 // repeats until none is left.
-func killOrphans() int {
+func killOrphans() {
 	children.Lock()
 	defer children.Unlock()
 	self, _ := os.Executable()
-	killed := 0
 	for round := 0; round < 64; round++ {
 		var found []int
 		for _, pid := range childPids() {
@@ -95,7 +94,7 @@ func killOrphans() int {
 			found = append(found, pid)
 		}
 		if len(found) == 0 {
-			return killed
+			return
 		}
 		for _, pid := range found {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -103,9 +102,7 @@ func killOrphans() int {
 		for _, pid := range found {
 			reap(pid)
 		}
-		killed += len(found)
 	}
-	return killed
 }
 
 // reap collects a killed orphan, waiting a little for it to die (a process
