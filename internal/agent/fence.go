@@ -21,15 +21,7 @@ func (a *Agent) fence(ctx context.Context, run runConfig, p *options.Parsed, act
 	defer oplog.Close()
 
 	target := discovery.NewTarget(p.Target(), action)
-	ev := record.NewEvent(a.Now(), action)
-	ev.AgentVersion = version.Version
-	ev.RecorderNode = run.cfg.RecorderNode
-	ev.SetTarget(target)
-	ev.InputWarnings = p.Warnings
-	ev.ConfigWarnings = run.warnings
-	if run.err != nil {
-		ev.ConfigError = run.err.Error()
-	}
+	ev := a.newEvent(run, p, target)
 	if !target.Discoverable() {
 		logger.Warn("target node name is not plausible; recording it escaped, discovery not run",
 			"target", ev.TargetNode, "problem", ev.TargetNodeProblem)
@@ -52,6 +44,21 @@ func (a *Agent) fence(ctx context.Context, run runConfig, p *options.Parsed, act
 		a.recordWithin(ctx, cfg, logger, ev, target, wait)
 	}
 	return ExitOK
+}
+
+// newEvent is the record of a fence of target, with what the input and
+// the configuration had wrong with them.
+func (a *Agent) newEvent(run runConfig, p *options.Parsed, target discovery.Target) *record.Event {
+	ev := record.NewEvent(a.Now(), target.Action)
+	ev.AgentVersion = version.Version
+	ev.RecorderNode = run.cfg.RecorderNode
+	ev.SetTarget(target)
+	ev.InputWarnings = p.Warnings
+	ev.ConfigWarnings = run.warnings
+	if run.err != nil {
+		ev.ConfigError = run.err.Error()
+	}
+	return ev
 }
 
 // recordWithin runs the chain and records when it ends or when wait has

@@ -79,18 +79,10 @@ func (a *Agent) storageFence(ctx context.Context, run runConfig, p *options.Pars
 	oplog, logger := a.openFenceLog(ctx, run, p, action)
 	defer oplog.Close()
 
-	ev := record.NewEvent(a.Now(), action)
-	ev.AgentVersion = version.Version
-	ev.RecorderNode = run.cfg.RecorderNode
 	target := discovery.NewTarget(p.StorageTarget(), action)
-	ev.SetTarget(target)
+	ev := a.newEvent(run, p, target)
 	if n := p.Values[options.Nodename]; n != "" && n != ev.TargetNode {
 		ev.NodeName = n
-	}
-	ev.InputWarnings = p.Warnings
-	ev.ConfigWarnings = run.warnings
-	if run.err != nil {
-		ev.ConfigError = run.err.Error()
 	}
 	logger = logger.With("event_id", ev.EventID, "target", ev.TargetNode, "mode", "storage-fence")
 
