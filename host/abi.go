@@ -148,6 +148,13 @@ func checkShape(cm wazero.CompiledModule) error {
 			}
 		}
 	}
+	return checkMemoryAndImports(cm)
+}
+
+// checkMemoryAndImports is what every module must pass, whatever it serves:
+// an exported memory, and imports this host provides with the signatures it
+// gives them.
+func checkMemoryAndImports(cm wazero.CompiledModule) error {
 	if _, ok := cm.ExportedMemories()[exportMemory]; !ok {
 		return fmt.Errorf("missing export %q: the host writes requests into the guest's exported memory", exportMemory)
 	}

@@ -301,8 +301,8 @@ func (e *engine) runCompileChild(ctx context.Context, bin []byte, entry string, 
 	if err != nil {
 		return err
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &limitedWriter{w: &stderr, n: 4 << 10}
+	stderr := &cappedWriter{max: 4 << 10}
+	cmd.Stderr = stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting the compile: %w", err)
@@ -490,21 +490,6 @@ func printable(s string) string {
 		i += n
 	}
 	return b.String()
-}
-
-// limitedWriter keeps the first n bytes.
-type limitedWriter struct {
-	w io.Writer
-	n int
-}
-
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	if l.n > 0 {
-		k := min(len(p), l.n)
-		_, _ = l.w.Write(p[:k])
-		l.n -= k
-	}
-	return len(p), nil
 }
 
 func signalIgnorePipe() { signal.Ignore(syscall.SIGPIPE) }

@@ -72,6 +72,14 @@ func ResolveReporter(cfg *config.Config, name string) (Location, error) {
 	return loc, err
 }
 
+// reporterTimeout bounds one call of a reporter (and its instantiation).
+func reporterTimeout(settings config.Strategy) time.Duration {
+	if settings.Timeout > 0 {
+		return settings.Timeout
+	}
+	return config.DefaultReporterTimeout
+}
+
 // Report delivers record (one JSON object, as written to the detailed log)
 // to reporter name. nil means delivered; an error says why not, in a
 // sentence for the operational log.
@@ -83,10 +91,7 @@ func (r *Reporters) Report(ctx context.Context, name string, record []byte) erro
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	timeout := settings.Timeout
-	if timeout <= 0 {
-		timeout = config.DefaultReporterTimeout
-	}
+	timeout := reporterTimeout(settings)
 	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	grants := execcap.NewGrantsFor(r.cfg, "reporting.reporters."+name+".allow", settings.Allow)
@@ -187,10 +192,7 @@ func (r *Reporters) module(ctx context.Context, name string, settings config.Str
 	if m, ok := r.mods[key]; ok {
 		return m, nil
 	}
-	timeout := settings.Timeout
-	if timeout <= 0 {
-		timeout = config.DefaultReporterTimeout
-	}
+	timeout := reporterTimeout(settings)
 	// A reporter runs in the delivery process, off the fence path: its
 	// compile may take longer than one delivery (still in a bounded child).
 	c, err := r.eng.compile(ctx, loc, settings.MemoryLimit, max(timeout, reporterCompileWait), checkReporterShape)
@@ -259,23 +261,7 @@ func checkReporterShape(cm wazero.CompiledModule) error {
 		// check, imports included.
 		return checkShape(cm)
 	}
-	if _, ok := cm.ExportedMemories()[exportMemory]; !ok {
-		return fmt.Errorf("missing export %q: the host writes requests into the guest's exported memory", exportMemory)
-	}
-	for _, def := range cm.ImportedFunctions() {
-		mod, name, _ := def.Import()
-		want, ok := hostImports[name]
-		switch {
-		case mod == wasiModule:
-		case mod == hostModule && !ok:
-			return fmt.Errorf("imports %s.%s, which this host (ABI %d) does not provide", mod, name, ABIVersion)
-		case mod == hostModule && !sameSig(sigOf(def), want):
-			return fmt.Errorf("import %s.%s should be %s, but is %s", mod, name, want, sigOf(def))
-		case mod != hostModule:
-			return fmt.Errorf("imports %s.%s: the host only provides modules %q and %q", mod, name, hostModule, wasiModule)
-		}
-	}
-	return nil
+	return checkMemoryAndImports(cm)
 }
 
 // ReporterStatus is what `plugins list` and monitor say about a reporter.

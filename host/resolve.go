@@ -146,7 +146,12 @@ func ReadModule(path string) ([]byte, error) {
 	}
 	// Both the path named in the configuration (its symlinks included) and
 	// the one the file really is at: whoever can rewrite either can swap it.
-	for _, p := range []string{path, real} {
+	// Without a symlink they are one path, checked once.
+	paths := []string{path}
+	if real != path {
+		paths = append(paths, real)
+	}
+	for _, p := range paths {
 		if err := checkChain(p); err != nil {
 			return nil, fmt.Errorf("refusing %s: %w", path, err)
 		}
