@@ -89,8 +89,7 @@ func (p *problems) err() error {
 	if len(p.list) == 0 {
 		return nil
 	}
-	sort.SliceStable(p.list, func(i, j int) bool { return p.list[i].Key < p.list[j].Key })
-	return p.list
+	return p.list.sorted()
 }
 
 // union adds the problems of more that es does not have yet (dropping a
