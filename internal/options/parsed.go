@@ -49,21 +49,17 @@ func (p *Parsed) Action() string {
 // Target is the node being fenced: nodename (fenced always sends it, while
 // port/plug may hold a pcmk_host_map alias such as a BMC name), then plug,
 // then port.
-func (p *Parsed) Target() string {
-	for _, k := range []string{Nodename, Plug, Port} {
-		if v := p.Values[k]; v != "" {
-			return v
-		}
-	}
-	return ""
-}
+func (p *Parsed) Target() string { return p.firstSet(Nodename, Plug, Port) }
 
 // StorageTarget is the node a storage fence acts on: the NNF compute name
 // nnf-sos matches byte for byte, which the device configures as port (or
 // plug); nodename (Pacemaker's name, possibly different) only when neither
 // is set.
-func (p *Parsed) StorageTarget() string {
-	for _, k := range []string{Plug, Port, Nodename} {
+func (p *Parsed) StorageTarget() string { return p.firstSet(Plug, Port, Nodename) }
+
+// firstSet is the value of the first of keys given a non-empty value.
+func (p *Parsed) firstSet(keys ...string) string {
+	for _, k := range keys {
 		if v := p.Values[k]; v != "" {
 			return v
 		}
