@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/options"
 )
 
 // AgentType is the stonith agent type that marks a recorder device.
@@ -151,9 +153,6 @@ type device struct {
 	// storageAttr is the device's nnf_storage_fence value, "" when unset.
 	storageAttr string
 }
-
-// StorageFenceParam is the stonith parameter that turns storage-fence mode on.
-const StorageFenceParam = "nnf_storage_fence"
 
 // storageFence: the device fences through nnf-sos, by its own parameter
 // or by the node's default.
@@ -292,7 +291,7 @@ func walkResources(n *node, parentStopped bool, templates map[string]*node, out 
 			}
 			*out = append(*out, device{id: c.attr("id"), recorder: typ == AgentType, disabled: stopped,
 				hosts:       strings.Fields(strings.ReplaceAll(instanceAttr(c, "pcmk_host_list"), ",", " ")),
-				storageAttr: instanceAttr(c, StorageFenceParam)})
+				storageAttr: instanceAttr(c, options.NNFStorageFence)})
 		case "group", "clone", "master", "bundle":
 			walkResources(c, parentStopped || stoppedByMeta(c), templates, out)
 		}
