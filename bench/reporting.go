@@ -84,8 +84,9 @@ func (l *lab) reportingPair(runs int, server *fakekube.Server, offName, onName, 
 			return err
 		}
 	}
-	pOff := proc{path: l.agent, env: fencedEnv(off.cfg), stdin: fence("compute-node-3") + stdinExtra}
-	pOn := proc{path: l.agent, env: fencedEnv(on.cfg), stdin: fence("compute-node-3") + stdinExtra}
+	pOff, pOn := l.reboot(off, "compute-node-3"), l.reboot(on, "compute-node-3")
+	pOff.stdin += stdinExtra
+	pOn.stdin += stdinExtra
 	spool := report.Spool{Dir: spoolDir}
 	events0 := 0
 	if server != nil {

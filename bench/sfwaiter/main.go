@@ -9,16 +9,16 @@
 package main
 
 import (
-	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/inotify"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/uuid"
 )
 
 func main() {
@@ -33,10 +33,10 @@ func main() {
 	if _, err := unix.InotifyAddWatch(fd, respDir, unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE); err != nil {
 		fail(err)
 	}
-	var u [16]byte
-	rand.Read(u[:])
-	u[6], u[8] = u[6]&0x0f|0x40, u[8]&0x3f|0x80
-	id := fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+	id, err := uuid.V4()
+	if err != nil {
+		fail(err)
+	}
 	name := target + "-" + id + ".json"
 	host, _ := os.Hostname()
 	body, _ := json.Marshal(map[string]string{"request_id": id, "timestamp": time.Now().Format(time.RFC3339Nano),
@@ -54,11 +54,8 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-			got := bytes.TrimRight(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)], "\x00")
-			off += unix.SizeofInotifyEvent + int(ev.Len)
-			if string(got) != name {
+		for _, ev := range inotify.Decode(buf[:n]) {
+			if ev.Name != name {
 				continue
 			}
 			var r struct {
