@@ -51,8 +51,8 @@ func Report(ctx plugin.Context, rep plugin.Report) error {
 		return err
 	}
 	ns := rep.ConfigString("namespace", defaultNamespace)
-	base := kubectlBase(rep)
-	uid, err := storageUID(ctx, kubectlCommand(rep), base, ns, rec.RecorderNode)
+	kubectl, base := kubectlCommand(rep), kubectlBase(rep)
+	uid, err := storageUID(ctx, kubectl, base, ns, rec.RecorderNode)
 	if err != nil {
 		return err
 	}
@@ -63,11 +63,11 @@ func Report(ctx plugin.Context, rep plugin.Report) error {
 	if err != nil {
 		return err
 	}
-	res, err := plugin.ExecInput(ctx, body, kubectlCommand(rep), append(base, "create", "--validate=false", "-f", "-", "-o", "name")...)
+	res, err := plugin.ExecInput(ctx, body, kubectl, append(base, "create", "--validate=false", "-f", "-", "-o", "name")...)
 	if err != nil {
 		return err
 	}
-	if res.ExitCode != 0 && !res.TimedOut && strings.Contains(string(res.Stderr), "AlreadyExists") {
+	if failedWith(res, "AlreadyExists") {
 		ctx.Logger().Debug("event " + eventName(rec) + " exists already: delivered before")
 		return nil
 	}
@@ -92,6 +92,12 @@ func kubectlBase(rep plugin.Report) []string {
 	return append(args, "--request-timeout", rep.ConfigString("request_timeout", "5s"))
 }
 
+// failedWith: kubectl ran to its end and failed with reason (the API
+// status reason it prints on stderr).
+func failedWith(res *plugin.ExecResult, reason string) bool {
+	return res.ExitCode != 0 && !res.TimedOut && strings.Contains(string(res.Stderr), reason)
+}
+
 // storageUID reads the uid of the rabbit's Storage: kubectl describe finds
 // an object's Events by kind, name, namespace and uid. "" when there is no
 // such Storage; an error for anything else (unreachable, forbidden), which
@@ -105,7 +111,7 @@ func storageUID(ctx plugin.Context, kubectl string, base []string, ns, rabbit st
 	if err != nil {
 		return "", err
 	}
-	if res.ExitCode != 0 && !res.TimedOut && strings.Contains(string(res.Stderr), "NotFound") {
+	if failedWith(res, "NotFound") {
 		return "", nil
 	}
 	if err := res.Err(); err != nil {
