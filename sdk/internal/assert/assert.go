@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"strings"
 )
 
@@ -52,14 +51,6 @@ func Equal(t T, expected, actual any, msgAndArgs ...any) bool {
 		return true
 	}
 	return fail(t, fmt.Sprintf("not equal:\nexpected: %#v\nactual:   %#v", expected, actual), msgAndArgs)
-}
-
-func NotEqual(t T, expected, actual any, msgAndArgs ...any) bool {
-	t.Helper()
-	if !ObjectsAreEqual(expected, actual) {
-		return true
-	}
-	return fail(t, fmt.Sprintf("should not be: %#v", actual), msgAndArgs)
 }
 
 func Same(t T, expected, actual any, msgAndArgs ...any) bool {
@@ -294,18 +285,6 @@ func JSONEq(t T, expected, actual string, msgAndArgs ...any) bool {
 	return fail(t, fmt.Sprintf("JSON not equal:\nexpected: %s\nactual:   %s", expected, actual), msgAndArgs)
 }
 
-func Regexp(t T, rx, str any, msgAndArgs ...any) bool {
-	t.Helper()
-	re, ok := rx.(*regexp.Regexp)
-	if !ok {
-		re = regexp.MustCompile(fmt.Sprint(rx))
-	}
-	if re.MatchString(fmt.Sprint(str)) {
-		return true
-	}
-	return fail(t, fmt.Sprintf("%q does not match %q", str, re), msgAndArgs)
-}
-
 func PanicsWithValue(t T, expected any, f func(), msgAndArgs ...any) (ok bool) {
 	t.Helper()
 	panicked, value := func() (panicked bool, value any) {
@@ -376,10 +355,4 @@ func Greater(t T, e1, e2 any, msgAndArgs ...any) bool {
 func GreaterOrEqual(t T, e1, e2 any, msgAndArgs ...any) bool {
 	t.Helper()
 	return ordered(t, e1, e2, func(c int) bool { return c >= 0 }, "greater than or equal to", msgAndArgs)
-}
-
-func Positive(t T, e any, msgAndArgs ...any) bool {
-	t.Helper()
-	zero := reflect.Zero(reflect.TypeOf(e)).Interface()
-	return ordered(t, e, zero, func(c int) bool { return c > 0 }, "greater than", msgAndArgs)
 }

@@ -95,13 +95,6 @@ func NotEmpty(t T, object any, msgAndArgs ...any) {
 	}
 }
 
-func Positive(t T, e any, msgAndArgs ...any) {
-	t.Helper()
-	if !assert.Positive(t, e, msgAndArgs...) {
-		t.FailNow()
-	}
-}
-
 func True(t T, value bool, msgAndArgs ...any) {
 	t.Helper()
 	if !assert.True(t, value, msgAndArgs...) {
