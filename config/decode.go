@@ -239,20 +239,18 @@ func (d *decoder) convert(c *Config, kept map[string]any) {
 	delete(tree, "commands")
 	delete(tree, "strategies")
 	d.unmarshal(tree, "", c)
-	for name, sub := range reporters {
-		st := c.Reporting.Reporters[name]
-		d.unmarshal(sub, "reporting.reporters."+name+".", &st)
-		c.Reporting.Reporters[name] = st
-	}
-	for name, sub := range commands {
-		cmd := c.Commands[name]
-		d.unmarshal(sub, "commands."+name+".", &cmd)
-		c.Commands[name] = cmd
-	}
-	for name, sub := range strategies {
-		st := c.Strategies[name]
-		d.unmarshal(sub, "strategies."+name+".", &st)
-		c.Strategies[name] = st
+	decodeEntries(d, c.Reporting.Reporters, reporters, "reporting.reporters.")
+	decodeEntries(d, c.Commands, commands, "commands.")
+	decodeEntries(d, c.Strategies, strategies, "strategies.")
+}
+
+// decodeEntries decodes each section of trees into the entry of the same
+// name, which declare created.
+func decodeEntries[T any](d *decoder, entries map[string]T, trees map[string]any, prefix string) {
+	for name, sub := range trees {
+		e := entries[name]
+		d.unmarshal(sub, prefix+name+".", &e)
+		entries[name] = e
 	}
 }
 
