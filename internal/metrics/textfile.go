@@ -11,6 +11,7 @@ package metrics
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/flock"
 )
 
 // FileName is the textfile node_exporter reads (it reads only *.prom).
@@ -211,16 +214,9 @@ func lock(path, fallback string) (func(), error) {
 			return nil, err
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) || time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", f.Name(), err)
-		}
-		time.Sleep(delay)
+	if err := flock.Wait(context.Background(), f, 5*time.Second, 50*time.Millisecond); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", f.Name(), err)
 	}
+	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/discovery"
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/flock"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fsync"
 )
 
@@ -177,18 +179,11 @@ func appendWhole(f *os.File, b []byte, locked bool) error {
 // record is what the agent is still running for. A filesystem without flock support
 // returns false without an error: O_APPEND still keeps records whole.
 func lock(f *os.File, wait time.Duration) (locked bool, err error) {
-	deadline := time.Now().Add(wait)
-	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return true, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			return false, nil
-		}
-		if time.Now().After(deadline) {
-			return false, fmt.Errorf("lock %s: another process has held it for more than %s", f.Name(), wait)
-		}
-		time.Sleep(delay)
+	switch err := flock.Wait(context.Background(), f, wait, 50*time.Millisecond); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, syscall.EWOULDBLOCK):
+		return false, fmt.Errorf("lock %s: another process has held it for more than %s", f.Name(), wait)
 	}
+	return false, nil
 }

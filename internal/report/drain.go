@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/flock"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fsync"
 )
 
@@ -277,22 +278,9 @@ func (s Spool) drainOne(ctx context.Context, d Deliverer, o Options, reporter st
 }
 
 func flockWait(ctx context.Context, f *os.File, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("still locked after %s", wait)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
-		}
+	err := flock.Wait(ctx, f, wait, 100*time.Millisecond)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return fmt.Errorf("still locked after %s", wait)
 	}
+	return err
 }
