@@ -31,6 +31,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/NearNodeFlash/fence-gfs2-recorder/config"
 	"github.com/NearNodeFlash/fence-gfs2-recorder/internal/fakekube"
 )
 
@@ -137,7 +138,7 @@ func writeConfig(dir string, kube *fakekube.Server, withoutTools bool) (string, 
 		_, err := os.Stat(path)
 		return err == nil && !withoutTools
 	}
-	kubectl := "/usr/bin/kubectl"
+	kubectl := config.DefaultKubectlPath
 	if !installed(kubectl) {
 		kubectl = filepath.Join(dir, "not-installed", "kubectl")
 	}
@@ -173,10 +174,16 @@ func standIn(b *strings.Builder, name, dir, script string) {
 	fmt.Fprintf(b, "  %s:\n    path: /bin/sh\n    args: [\"-c\", %q, %q]\n", name, script, dir)
 }
 
+// agentEnv is the minimal environment pacemaker-fenced gives an agent, with
+// the demo's configuration file.
+func agentEnv(dir, cfg string) []string {
+	return []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + dir, config.EnvConfigFile + "=" + cfg}
+}
+
 // warm fills the demo's compile cache.
 func warm(agent, dir, cfg string, out io.Writer) error {
 	cmd := exec.Command(agent, "plugins", "warm")
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + dir, "FENCE_GFS2_RECORDER_CONFIG=" + cfg}
+	cmd.Env = agentEnv(dir, cfg)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("plugins warm: %w", err)
@@ -189,7 +196,7 @@ func warm(agent, dir, cfg string, out io.Writer) error {
 func fence(agent, dir, cfg, node string, out io.Writer) error {
 	cmd := exec.Command(agent)
 	cmd.Stdin = strings.NewReader("nodename=" + node + "\naction=reboot\nport=" + node + "\n")
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + dir, "FENCE_GFS2_RECORDER_CONFIG=" + cfg}
+	cmd.Env = agentEnv(dir, cfg)
 	stderr := filepath.Join(dir, "stderr.txt")
 	f, err := os.OpenFile(stderr, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
