@@ -41,11 +41,7 @@ func (e *env) runBounded(stdin string) (code int, stderr string) {
 	cmd.Stderr = &s
 	err := cmd.Run()
 	require.NoError(e.t, ctx.Err(), "the agent hung; stderr: %s", s.String())
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), s.String()
-	}
-	require.NoError(e.t, err)
-	return 0, s.String()
+	return exitCode(e.t, err), s.String()
 }
 
 const fenceOff = "action=off\nnodename=compute-node-3\ngfs2_discovery=0\n"
@@ -248,11 +244,7 @@ func TestStdinLogDirInEtcIsRefused(t *testing.T) {
 		var s bytes.Buffer
 		cmd.Stderr = &s
 		err := cmd.Run()
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode(), s.String()
-		}
-		require.NoError(t, err, s.String())
-		return 0, s.String()
+		return exitCode(t, err, s.String()), s.String()
 	}
 	if code, out := run("action=status\n"); code != 0 {
 		t.Skipf("no private mount namespace here: %s", out)

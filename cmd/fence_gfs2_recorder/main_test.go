@@ -92,11 +92,7 @@ func (e *env) run(stdin string, args ...string) (code int, stdout, stderr string
 	var o, s bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &s
 	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), o.String(), s.String()
-	}
-	require.NoError(e.t, err)
-	return 0, o.String(), s.String()
+	return exitCode(e.t, err), o.String(), s.String()
 }
 
 func (e *env) records() []record.Event {

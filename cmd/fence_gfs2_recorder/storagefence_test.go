@@ -55,11 +55,14 @@ func (s *sfEnv) start(stdin string, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	return cmd, &errBuf
 }
 
-func exitCode(t *testing.T, err error) int {
+// exitCode is the exit code of a command that ran; any other error fails
+// the test.
+func exitCode(t *testing.T, err error, msgAndArgs ...any) int {
+	t.Helper()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode()
 	}
-	require.NoError(t, err)
+	require.NoError(t, err, msgAndArgs...)
 	return 0
 }
 
